@@ -1,0 +1,93 @@
+import { dtypeName } from '../ir/dtype.js';
+import { convGeometry } from '../ir/conv.js';
+import type { Model } from '../ir/model.js';
+import { onnxOpset } from '../ir/model.js';
+import type { Value } from '../ir/value.js';
+import { countParams } from './params.js';
+import { inferShapes } from './shapes.js';
+
+export interface TensorSummary {
+  name: string;
+  type: string;
+  shape: (number | string | null)[] | null;
+}
+
+export interface ConvLayer {
+  name: string;
+  output: string;
+  inChannels: number | null;
+  outChannels: number | null;
+  kernel: number[];
+  strides: number[];
+  group: number;
+  params: number;
+  outputSize: (number | null)[] | null;
+  macs: number | null;
+}
+
+export interface InspectReport {
+  file?: string;
+  irVersion?: number;
+  opset?: number;
+  producer: string;
+  inputs: TensorSummary[];
+  outputs: TensorSummary[];
+  ops: Record<string, number>;
+  convs: ConvLayer[];
+  totals: { nodes: number; params: number; convParams: number; convMacs: number | null };
+}
+
+const summary = (v: Value): TensorSummary => ({ name: v.name, type: dtypeName(v.elemType), shape: v.shape ?? null });
+
+/** What a model is made of: interface, operators, and every convolution with its cost (symbolic batch = 1). */
+export function inspectModel(model: Model): InspectReport {
+  const g = model.graph;
+  const shapes = inferShapes(g);
+  const ops: Record<string, number> = {};
+  for (const n of g.allNodes()) {
+    const key = n.isOnnxDomain ? n.opType : `${n.domain}:${n.opType}`;
+    ops[key] = (ops[key] ?? 0) + 1;
+  }
+  const convs: ConvLayer[] = g.nodes
+    .filter((n) => n.isOnnxDomain && n.opType === 'Conv')
+    .map((n) => {
+      const w = n.inputs[1]?.initializer;
+      const wDims = w?.dims ?? n.inputs[1]?.shape?.map((d) => (typeof d === 'number' ? d : NaN));
+      const geo = convGeometry(n, wDims);
+      const group = geo.group;
+      const out = n.outputs[0] ? shapes.get(n.outputs[0]) : undefined;
+      const spatial = out ? out.slice(2) : null;
+      const cout = wDims?.[0] ?? null;
+      const cinPerGroup = wDims?.[1] ?? null;
+      const kArea = geo.kernel.reduce((a, b) => a * b, 1);
+      const bias = n.inputs[2]?.initializer?.size ?? 0;
+      const macs =
+        spatial && spatial.every((d) => d !== null) && cout !== null && cinPerGroup !== null
+          ? (spatial as number[]).reduce((a, b) => a * b, 1) * cout * cinPerGroup * kArea
+          : null;
+      return {
+        name: n.name ?? '',
+        output: n.outputs[0]?.name ?? '',
+        inChannels: cinPerGroup === null ? null : cinPerGroup * group,
+        outChannels: cout,
+        kernel: geo.kernel,
+        strides: geo.strides,
+        group,
+        params: (wDims?.every(Number.isFinite) ? wDims.reduce((a, b) => a * b, 1) : 0) + bias,
+        outputSize: spatial ?? null,
+        macs,
+      };
+    });
+  const convMacs = convs.every((c) => c.macs !== null) ? convs.reduce((a, c) => a + c.macs!, 0) : null;
+  return {
+    file: model.path,
+    irVersion: model.irVersion,
+    opset: onnxOpset(model),
+    producer: [model.producerName, model.producerVersion].filter(Boolean).join(' '),
+    inputs: g.inputs.filter((v) => !v.initializer).map(summary),
+    outputs: g.outputs.map(summary),
+    ops,
+    convs,
+    totals: { nodes: g.nodes.length, params: countParams(g), convParams: convs.reduce((a, c) => a + c.params, 0), convMacs },
+  };
+}

@@ -1,0 +1,35 @@
+#!/usr/bin/env node
+/** Command line: parses arguments and calls the library; errors become one line and an exit code. */
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { FtmError, ftmError } from './errors.js';
+import { inspectCommand } from './commands/inspect.js';
+
+const verbose = process.argv.includes('--verbose');
+
+function fail(e: unknown): never {
+  if (e instanceof FtmError) {
+    process.stderr.write(`ftm-compress: error ${e.code}: ${e.message}\n`);
+    if (verbose && e.stack) process.stderr.write(`${e.stack}\n`);
+    process.exit(e.exitCode);
+  }
+  const err = e as Error;
+  process.stderr.write(`ftm-compress: internal error: ${err?.message ?? String(e)}\n`);
+  process.stderr.write(verbose ? `${err?.stack}\n` : 'Run again with --verbose for the stack trace, and please report it.\n');
+  process.exit(1);
+}
+
+async function main(): Promise<void> {
+  await yargs(hideBin(process.argv))
+    .scriptName('ftm-compress')
+    .usage('$0 <command> [options]')
+    .option('verbose', { type: 'boolean', default: false, describe: 'Print stack traces with errors' })
+    .command(inspectCommand)
+    .demandCommand(1, 'Name a command.')
+    .strict()
+    .fail((msg, err) => fail(err ?? ftmError('E_USAGE', `${msg} (see ftm-compress --help)`)))
+    .help()
+    .parseAsync();
+}
+
+main().catch(fail);
