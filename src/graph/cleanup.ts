@@ -1,5 +1,6 @@
 import type { Graph } from '../ir/graph.js';
 import type { Node } from '../ir/node.js';
+import type { Value } from '../ir/value.js';
 import { dependencies } from './captured.js';
 
 /**
@@ -16,11 +17,8 @@ export function removeDeadNodes(graph: Graph): { nodes: number; initializers: nu
     for (const v of dependencies(n)) if (v.producer) stack.push(v.producer);
   }
   const dead = graph.nodes.filter((n) => !live.has(n));
-  for (const n of dead) {
-    const outs = n.outputs;
-    graph.removeNode(n);
-    for (const v of outs) if (v) graph.forget(v);
-  }
+  graph.removeNodes(dead);
+  graph.forget(dead.flatMap((n) => n.outputs.filter((v): v is Value => v !== null)));
   const unused = graph.initializers.filter((v) => v.uses.length === 0 && !graph.outputs.includes(v) && !graph.inputs.includes(v));
   for (const v of unused) graph.removeInitializer(v);
   return { nodes: dead.length, initializers: unused.length };

@@ -7,13 +7,17 @@ import { Value, type ValueType } from './value.js';
 class Names {
   readonly values = new Set<string>();
   readonly nodes = new Set<string>();
-}
+  /** Next suffix to try per base name, so that asking for the same base n times costs O(n), not O(n²). */
+  readonly next = new Map<string, number>();
 
-function fresh(taken: Set<string>, base: string): string {
-  let name = base;
-  for (let i = 1; taken.has(name); i++) name = `${base}_${i}`;
-  taken.add(name);
-  return name;
+  fresh(taken: Set<string>, base: string): string {
+    let name = base;
+    let i = this.next.get(base) ?? 1;
+    while (taken.has(name)) name = `${base}_${i++}`;
+    this.next.set(base, i);
+    taken.add(name);
+    return name;
+  }
 }
 
 export interface NodeSpec {
@@ -84,11 +88,11 @@ export class Graph {
 
   /** A value name no other value of the model uses, reserved on return. */
   freshName(base: string): string {
-    return fresh(this.names.values, base);
+    return this.names.fresh(this.names.values, base);
   }
 
   freshNodeName(base: string): string {
-    return fresh(this.names.nodes, base);
+    return this.names.fresh(this.names.nodes, base);
   }
 
   /** Registers a node name read from a file (duplicates are the validator's business). */
@@ -106,7 +110,7 @@ export class Graph {
 
   rename(value: Value, name: string): void {
     if (value.name === name) return;
-    if (this.names.values.has(name)) throw ftmError('E_NAME_TAKEN', `cannot rename "${value.name}": name "${name}" is already used`);
+    if (value.graph.lookup(name)) throw ftmError('E_NAME_TAKEN', `cannot rename "${value.name}": name "${name}" is already used`);
     value.graph.scope.delete(value.name);
     this.names.values.delete(value.name);
     value.name = name;
@@ -126,7 +130,7 @@ export class Graph {
   removeInitializer(value: Value): void {
     value.initializer = undefined;
     this.initializers = this.initializers.filter((v) => v !== value);
-    this.forget(value);
+    this.forget([value]);
   }
 
   /** Appends a node whose outputs are new values. The order is fixed later by `toposort`. */
@@ -151,13 +155,20 @@ export class Graph {
     node.outputs.push(value);
   }
 
-  /** Takes a node out of the graph, disconnecting its inputs; its outputs lose their producer. */
+  /** Takes nodes out of the graph, disconnecting their inputs; their outputs lose their producer. */
+  removeNodes(nodes: Iterable<Node>): void {
+    const gone = new Set(nodes);
+    for (const node of gone) {
+      node.inputs.forEach((_, i) => node.setInput(i, null));
+      for (const out of node.outputs) if (out && out.producer === node) out.producer = undefined;
+      node.graph = undefined;
+      if (node.name) this.names.nodes.delete(node.name);
+    }
+    this.nodes = this.nodes.filter((n) => !gone.has(n));
+  }
+
   removeNode(node: Node): void {
-    node.inputs.forEach((_, i) => node.setInput(i, null));
-    for (const out of node.outputs) if (out && out.producer === node) out.producer = undefined;
-    this.nodes = this.nodes.filter((n) => n !== node);
-    node.graph = undefined;
-    if (node.name) this.names.nodes.delete(node.name);
+    this.removeNodes([node]);
   }
 
   /**
@@ -177,13 +188,17 @@ export class Graph {
     }
   }
 
-  /** Drops a value that nothing refers to any more from the scope. */
-  forget(value: Value): void {
-    if (value.uses.length || value.producer || value.initializer || this.inputs.includes(value) || this.outputs.includes(value)) return;
-    if (value.graph.scope.get(value.name) !== value) return;
-    value.graph.scope.delete(value.name);
-    this.names.values.delete(value.name);
-    value.graph.valueInfo = value.graph.valueInfo.filter((v) => v !== value);
+  /** Drops values that nothing refers to any more from their scope (and their value_info entries). */
+  forget(values: Iterable<Value>): void {
+    const gone = new Set<Value>();
+    for (const v of values) {
+      if (v.uses.length || v.producer || v.initializer || this.inputs.includes(v) || this.outputs.includes(v)) continue;
+      if (v.graph.scope.get(v.name) !== v) continue;
+      v.graph.scope.delete(v.name);
+      this.names.values.delete(v.name);
+      gone.add(v);
+    }
+    if (gone.size) this.valueInfo = this.valueInfo.filter((v) => !gone.has(v));
   }
 
   /** Nodes of this graph and of all its subgraphs, depth first. */
