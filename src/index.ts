@@ -16,3 +16,7 @@ export { inferShapes, type Shape } from './analysis/shapes.js';
 export { countParams } from './analysis/params.js';
 export { inspectModel, type InspectReport, type ConvLayer } from './analysis/inspect.js';
 export { formatInspect } from './analysis/format-inspect.js';
+export * from './rewrite/index.js';
+export { symmetricEigen } from './linalg/eigen.js';
+export { truncatedSvd, type TruncatedSvd } from './linalg/svd.js';
+export { printGraph } from './analysis/print-graph.js';

@@ -127,6 +127,14 @@ export class Graph {
     return v;
   }
 
+  /** A value holding a constant that is not yet listed among the initializers (a staged rewrite's weight). */
+  createConstant(base: string, tensor: Tensor): Value {
+    const v = this.newValue(base);
+    tensor.name = v.name;
+    v.initializer = tensor;
+    return v;
+  }
+
   removeInitializer(value: Value): void {
     value.initializer = undefined;
     this.initializers = this.initializers.filter((v) => v !== value);
@@ -135,6 +143,13 @@ export class Graph {
 
   /** Appends a node whose outputs are new values. The order is fixed later by `toposort`. */
   addNode(spec: NodeSpec): Node {
+    const node = this.createNode(spec);
+    this.insertNodes([node]);
+    return node;
+  }
+
+  /** A node wired to its inputs, with fresh output values, but not yet part of the graph (see `insertNodes`). */
+  createNode(spec: NodeSpec): Node {
     const attrs = Object.entries(spec.attrs ?? {})
       .filter((e): e is [string, AttrInit] => e[1] !== undefined)
       .map(([k, v]) => makeAttribute(k, v));
@@ -144,9 +159,14 @@ export class Graph {
     const outs = spec.outputs ?? 1;
     const bases = typeof outs === 'number' ? Array.from({ length: outs }, (_, i) => `${name ?? spec.op}_out${i}`) : outs;
     for (const base of bases) this.attachOutput(node, this.newValue(base));
-    this.nodes.push(node);
-    node.graph = this;
     return node;
+  }
+
+  insertNodes(nodes: Node[]): void {
+    for (const node of nodes) {
+      this.nodes.push(node);
+      node.graph = this;
+    }
   }
 
   /** Makes `value` the next output of `node`. */

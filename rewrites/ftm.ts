@@ -1,0 +1,115 @@
+import { convGeometry, defineRule, ftmError, noMatch, type Builder, type MatchBase, type Node, type Params, type Tensor, type Value } from '../src/index.js';
+import { canFold, foldFtm } from './ftm-fold.js';
+import { initFtmDataFree, type FtmWeights } from './ftm-init.js';
+import { channelIndices, ftmLayout, type FtmLayout } from './ftm-layout.js';
+
+export interface FtmOptions {
+  s: number;
+  knf: number;
+  form: string;
+  includeFirst: boolean;
+}
+
+export interface FtmMatch extends MatchBase {
+  conv: Node;
+  x: Value;
+  y: Value;
+  weight: Tensor;
+  bias?: Tensor;
+  layout: FtmLayout;
+}
+
+/** Conv(C_in→C, k×k) → the Feature Transform Module (Li et al. 2024). The maths: ftm.md beside this file. */
+export const ftm = defineRule<FtmMatch, FtmOptions>({
+  name: 'ftm',
+  meta: {
+    description: 'Replace a k×k Conv by pointwise → depthwise prime maps and S−1 gated neighbor-fusion copies',
+    ops: ['Conv'],
+    minOpset: 11,
+    options: {
+      s: { type: 'number', default: 2, description: 'ratio S: one prime map per S output channels' },
+      knf: { type: 'number', default: 1, description: 'neighbor-fusion conv1d kernel size (odd)' },
+      form: { type: 'string', default: 'folded', description: '"folded" (cheapest graph; needs zero fusion weights) or "module" (the paper\'s graph, trainable gates)' },
+      includeFirst: { type: 'boolean', default: false, description: 'also rewrite convolutions that read a graph input' },
+    },
+  },
+
+  match(conv, { options, stats }) {
+    const [x, w, b] = conv.inputs;
+    const weight = w?.initializer;
+    if (!x || !w || !weight) return noMatch('the weight is not a constant initializer');
+    if (weight.dims.length !== 4) return noMatch(`expected a 2-D convolution (4-D weight), found a ${weight.dims.length}-D weight`);
+    const group = conv.getInt('group', 1);
+    if (group !== 1) return noMatch(group === weight.dims[0] && weight.dims[1] === 1 ? 'depthwise convolution' : `grouped convolution (group=${group})`);
+    if (b && !b.initializer) return noMatch('the bias is not a constant initializer');
+    if (!options.includeFirst && x.isGraphInput) return noMatch('first convolution (reads a graph input); set includeFirst to rewrite it');
+    if (!(options.knf % 2 === 1 && options.knf >= 1)) return noMatch(`knf must be odd and ≥ 1, found ${options.knf}`);
+    if (options.form !== 'folded' && options.form !== 'module') return noMatch(`form must be "folded" or "module", found "${options.form}"`);
+    const layout = ftmLayout(weight.dims[0], options.s, stats?.groups);
+    if ('noMatch' in layout) return layout;
+    return { nodes: [conv], constants: b ? [w, b] : [w], conv, x, y: conv.outputs[0]!, weight, bias: b?.initializer, layout };
+  },
+
+  rewrite(match, b, { options }) {
+    const { m, s, channels } = match.layout;
+    const [, cin, kh, kw] = match.weight.dims;
+    const geo = convGeometry(match.conv, match.weight.dims);
+    const spatial = { kernel_shape: [kh, kw], strides: geo.strides, dilations: geo.dilations, ...(geo.pads ? { pads: geo.pads } : { auto_pad: geo.autoPad }) };
+    const h = b.Conv(match.x, b.param('pw.weight', [m, cin, 1, 1]), b.param('pw.bias', [m]), {}, 'pw');
+    if (options.form === 'folded') {
+      const z = b.Conv(h, b.param('dw.weight', [m * s, 1, kh, kw]), b.param('dw.bias', [m * s]), { group: m, ...spatial }, 'dw');
+      return { replace: [[match.y, reorder(b, z, channelIndices(match.layout, (j, t) => j * s + t), m * s)]] };
+    }
+    let out = b.Conv(h, b.param('dw.weight', [m, 1, kh, kw]), null, { group: m, ...spatial }, 'dw');
+    for (let t = 1, c = m; t < s; t++, c *= 2) out = neighborFusion(b, out, c, t, options.knf);
+    out = reorder(b, out, channelIndices(match.layout, (j, t) => t * m + j), m * 2 ** (s - 1));
+    out = b.Mul(out, b.param('affine.scale', [1, channels, 1, 1]), 'affine/scale');
+    return { replace: [[match.y, b.Add(out, b.param('affine.shift', [1, channels, 1, 1]), 'affine/shift')]] };
+  },
+
+  init(match, params, { options, stats }) {
+    const [, cin, kh, kw] = match.weight.dims;
+    const weights = initFtmDataFree(match.weight.toFloat32(), match.bias?.toFloat32(), cin, kh * kw, match.layout, options.knf, stats);
+    setFtmParams(params, weights, match.layout, kh * kw);
+  },
+});
+
+/** out ⊕ out·σ(conv1d_channels(GAP(out))): the paper's neighbor fusion; for k_nf = 1 the conv1d is one scalar Mul. */
+function neighborFusion(b: Builder, out: Value, channels: number, t: number, knf: number): Value {
+  const z = b.GlobalAveragePool(out, `nf${t}/gap`);
+  let y: Value;
+  if (knf === 1) {
+    y = b.Mul(z, b.param(`nf${t}.weight`, [1]), `nf${t}/conv1d`);
+  } else {
+    const seq = b.Reshape(z, [-1, 1, channels], `nf${t}/to_seq`);
+    const pad = (knf - 1) / 2;
+    const conv = b.Conv(seq, b.param(`nf${t}.weight`, [1, 1, knf]), null, { pads: [pad, pad] }, `nf${t}/conv1d`);
+    y = b.Reshape(conv, [-1, channels, 1, 1], `nf${t}/to_map`);
+  }
+  return b.Concat([out, b.Mul(out, b.Sigmoid(y, `nf${t}/sigmoid`), `nf${t}/gate`)], 1, `nf${t}/concat`);
+}
+
+/** Puts channels back in the original order: nothing, a Slice (a prefix in order), or one Gather. */
+function reorder(b: Builder, x: Value, indices: number[], available: number): Value {
+  const inOrder = indices.every((k, c) => k === c);
+  if (inOrder) return indices.length === available ? x : b.Slice(x, 1, 0, indices.length, 'slice');
+  return b.Gather(x, indices, 1, 'order');
+}
+
+/** Writes module-form weights into a proposal's params, folding them when the proposal is the folded form. */
+export function setFtmParams(params: Params, w: FtmWeights, layout: FtmLayout, k2: number): void {
+  const set = (role: string, data: Float32Array) => (params.get(role)!.data as Float32Array).set(data);
+  set('pw.weight', w.pw);
+  set('pw.bias', w.pwBias);
+  if (params.has('dw.bias')) {
+    if (!canFold(w)) throw ftmError('E_RULE', 'the folded FTM form needs zero neighbor-fusion weights: use form "module"');
+    const folded = foldFtm(w, layout, k2);
+    set('dw.weight', folded.weight);
+    set('dw.bias', folded.bias);
+    return;
+  }
+  set('dw.weight', w.dw);
+  w.gates.forEach((g, i) => set(`nf${i + 1}.weight`, g));
+  set('affine.scale', w.scale);
+  set('affine.shift', w.shift);
+}

@@ -1,0 +1,6 @@
+/** The built-in rewrite rules, by name. Each is written with the public API only, as a user's rule would be. */
+import type { AnyRule } from '../src/index.js';
+import { ftm } from './ftm.js';
+
+export const builtinRules: Record<string, AnyRule> = { ftm };
+export { ftm };

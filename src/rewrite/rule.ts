@@ -1,0 +1,84 @@
+import type { Graph } from '../ir/graph.js';
+import type { Model } from '../ir/model.js';
+import type { Node } from '../ir/node.js';
+import type { Tensor } from '../ir/tensor.js';
+import type { Value } from '../ir/value.js';
+import type { Builder } from './builder.js';
+
+/** Why a rule did not fire on a node: data a report can show, not a bare `false`. */
+export interface NoMatch {
+  noMatch: string;
+}
+
+export const noMatch = (reason: string): NoMatch => ({ noMatch: reason });
+
+export const isNoMatch = (m: unknown): m is NoMatch => typeof m === 'object' && m !== null && 'noMatch' in m;
+
+/** What every match binds: the nodes the rewrite replaces and the constants it reads. */
+export interface MatchBase {
+  /** The matched nodes; the driver removes them once their outputs are replaced. */
+  nodes: Node[];
+  /** Constants the rewrite reads (weights): the driver refuses when one is not constant or is used outside `nodes`. */
+  constants: Value[];
+}
+
+export interface OptionSpec {
+  type: 'number' | 'string' | 'boolean';
+  default: number | string | boolean;
+  description: string;
+}
+
+/** Per-layer statistics from calibration, when the caller has them (the profiler's pairing, redundancy). */
+export interface LayerStats {
+  /** Output channels grouped (prime first, then its ghosts), by original channel index. */
+  groups?: number[][];
+  /** Gram matrix of the output channels over calibration positions, row-major C×C. */
+  gram?: Float64Array;
+  /** Number of positions the Gram matrix sums over. */
+  count?: number;
+}
+
+export interface RuleContext<O> {
+  model: Model;
+  graph: Graph;
+  options: O;
+  /** Statistics for the node being matched or rewritten, keyed by the caller by node name. */
+  stats?: LayerStats;
+}
+
+/** The new weights of a proposal, by role (`pw.weight`, `affine.scale`, ...): what `init` and fitting fill in. */
+export type Params = Map<string, Tensor>;
+
+/** What a rewrite proposes: which new value replaces each output of the matched nodes. */
+export interface Proposal {
+  replace: [old: Value, replacement: Value][];
+}
+
+/**
+ * A rewrite rule: a plain object. `match` binds a pattern at a node or says why not; `rewrite` proposes a replacement
+ * built with the Builder; `init` sets the new weights (from the old weights and, when given, statistics). The driver
+ * applies proposals; a rule never edits the graph itself.
+ */
+export interface Rule<M extends MatchBase = MatchBase, O extends object = Record<string, unknown>> {
+  name: string;
+  meta: {
+    description: string;
+    /** Op types the rule looks at; the driver tries no other nodes. */
+    ops: string[];
+    /** Lowest default-domain opset the emitted operators need (e.g. 10 for Slice with inputs). */
+    minOpset?: number;
+    options: { [K in keyof O]: OptionSpec };
+  };
+  match(node: Node, ctx: RuleContext<O>): M | NoMatch;
+  rewrite(match: M, b: Builder, ctx: RuleContext<O>): Proposal;
+  init?(match: M, params: Params, ctx: RuleContext<O>): void;
+}
+
+/** Lets a list hold rules with different match and option types. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyRule = Rule<any, any>;
+
+/** Identity helper that type-checks a rule object (as `defineConfig` does in other tools). */
+export function defineRule<M extends MatchBase, O extends object>(rule: Rule<M, O>): Rule<M, O> {
+  return rule;
+}
