@@ -1,5 +1,5 @@
 import { convGeometry, defineRule, ftmError, noMatch, type Builder, type MatchBase, type Node, type Params, type Tensor, type Value } from '../src/index.js';
-import { canFold, foldFtm } from './ftm-fold.js';
+import { canFold, foldAffine } from './ftm-fold.js';
 import { initFtmDataFree, type FtmWeights } from './ftm-init.js';
 import { channelIndices, ftmLayout, type FtmLayout } from './ftm-layout.js';
 
@@ -29,7 +29,7 @@ export const ftm = defineRule<FtmMatch, FtmOptions>({
     options: {
       s: { type: 'number', default: 2, description: 'ratio S: one prime map per S output channels' },
       knf: { type: 'number', default: 1, description: 'neighbor-fusion conv1d kernel size (odd)' },
-      form: { type: 'string', default: 'folded', description: '"folded" (cheapest graph; needs zero fusion weights) or "module" (the paper\'s graph, trainable gates)' },
+      form: { type: 'string', default: 'folded', description: '"folded" (constant gates as per-channel scales: the cheapest graph) or "module" (the paper\'s graph, trainable gates)' },
       includeFirst: { type: 'boolean', default: false, description: 'also rewrite convolutions that read a graph input' },
     },
   },
@@ -56,11 +56,13 @@ export const ftm = defineRule<FtmMatch, FtmOptions>({
     const geo = convGeometry(match.conv, match.weight.dims);
     const spatial = { kernel_shape: [kh, kw], strides: geo.strides, dilations: geo.dilations, ...(geo.pads ? { pads: geo.pads } : { auto_pad: geo.autoPad }) };
     const h = b.Conv(match.x, b.param('pw.weight', [m, cin, 1, 1]), b.param('pw.bias', [m]), {}, 'pw');
+    const u = b.Conv(h, b.param('dw.weight', [m, 1, kh, kw]), null, { group: m, ...spatial }, 'dw');
     if (options.form === 'folded') {
-      const z = b.Conv(h, b.param('dw.weight', [m * s, 1, kh, kw]), b.param('dw.bias', [m * s]), { group: m, ...spatial }, 'dw');
-      return { replace: [[match.y, reorder(b, z, channelIndices(match.layout, (j, t) => j * s + t), m * s)]] };
+      const copies = b.Concat(Array<Value>(s).fill(u), 1, 'copies');
+      const affine = b.Add(b.Mul(copies, b.param('affine.scale', [1, m * s, 1, 1]), 'affine/scale'), b.param('affine.shift', [1, m * s, 1, 1]), 'affine/shift');
+      return { replace: [[match.y, reorder(b, affine, channelIndices(match.layout, (j, t) => t * m + j), m * s)]] };
     }
-    let out = b.Conv(h, b.param('dw.weight', [m, 1, kh, kw]), null, { group: m, ...spatial }, 'dw');
+    let out = u;
     for (let t = 1, c = m; t < s; t++, c *= 2) out = neighborFusion(b, out, c, t, options.knf);
     out = reorder(b, out, channelIndices(match.layout, (j, t) => t * m + j), m * 2 ** (s - 1));
     out = b.Mul(out, b.param('affine.scale', [1, channels, 1, 1]), 'affine/scale');
@@ -70,7 +72,7 @@ export const ftm = defineRule<FtmMatch, FtmOptions>({
   init(match, params, { options, stats }) {
     const [, cin, kh, kw] = match.weight.dims;
     const weights = initFtmDataFree(match.weight.toFloat32(), match.bias?.toFloat32(), cin, kh * kw, match.layout, options.knf, stats);
-    setFtmParams(params, weights, match.layout, kh * kw);
+    setFtmParams(params, weights, match.layout);
   },
 });
 
@@ -97,18 +99,18 @@ function reorder(b: Builder, x: Value, indices: number[], available: number): Va
 }
 
 /** Writes module-form weights into a proposal's params, folding them when the proposal is the folded form. */
-export function setFtmParams(params: Params, w: FtmWeights, layout: FtmLayout, k2: number): void {
+export function setFtmParams(params: Params, w: FtmWeights, layout: FtmLayout): void {
   const set = (role: string, data: Float32Array) => (params.get(role)!.data as Float32Array).set(data);
   set('pw.weight', w.pw);
   set('pw.bias', w.pwBias);
-  if (params.has('dw.bias')) {
+  set('dw.weight', w.dw);
+  if (!params.has('nf1.weight') && layout.s > 1) {
     if (!canFold(w)) throw ftmError('E_RULE', 'the folded FTM form needs zero neighbor-fusion weights: use form "module"');
-    const folded = foldFtm(w, layout, k2);
-    set('dw.weight', folded.weight);
-    set('dw.bias', folded.bias);
+    const folded = foldAffine(w, layout);
+    set('affine.scale', folded.scale);
+    set('affine.shift', folded.shift);
     return;
   }
-  set('dw.weight', w.dw);
   w.gates.forEach((g, i) => set(`nf${i + 1}.weight`, g));
   set('affine.scale', w.scale);
   set('affine.shift', w.shift);

@@ -1,6 +1,7 @@
 /** The built-in rewrite rules, by name. Each is written with the public API only, as a user's rule would be. */
 import type { AnyRule } from '../src/index.js';
+import { foldGather } from './fold-gather.js';
 import { ftm } from './ftm.js';
 
-export const builtinRules: Record<string, AnyRule> = { ftm };
-export { ftm };
+export const builtinRules: Record<string, AnyRule> = { ftm, 'fold-gather': foldGather };
+export { foldGather, ftm };

@@ -4,6 +4,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { FtmError, ftmError } from './errors.js';
 import { inspectCommand } from './commands/inspect.js';
+import { rewriteCommand } from './commands/rewrite.js';
 
 const verbose = process.argv.includes('--verbose');
 
@@ -25,6 +26,7 @@ async function main(): Promise<void> {
     .usage('$0 <command> [options]')
     .option('verbose', { type: 'boolean', default: false, describe: 'Print stack traces with errors' })
     .command(inspectCommand)
+    .command(rewriteCommand)
     .demandCommand(1, 'Name a command.')
     .strict()
     .fail((msg, err) => fail(err ?? ftmError('E_USAGE', `${msg} (see ftm-compress --help)`)))

@@ -141,6 +141,27 @@ function outputShapes(node: Node, ins: Shape[]): Shape[] {
       const keep = node.getInt('keepdims', 1) === 1;
       return [keep ? x.map((d, i) => (axes.includes(i) ? 1 : d)) : x.filter((_, i) => !axes.includes(i))];
     }
+    case 'Gather': {
+      const idx = node.inputs[1];
+      const idxShape = ins[1] ?? (idx?.initializer ? [...idx.initializer.dims] : undefined);
+      if (!x || !idxShape) return [];
+      const axis = normAxis(node.getInt('axis', 0), x.length);
+      return [[...x.slice(0, axis), ...idxShape, ...x.slice(axis + 1)]];
+    }
+    case 'Slice': {
+      const [starts, ends, axesIn, stepsIn] = [1, 2, 3, 4].map((i) => constInts(node.inputs[i]));
+      if (!x || !starts || !ends) return [];
+      const axes = (axesIn ?? starts.map((_, i) => i)).map((a) => normAxis(a, x.length));
+      const out = [...x];
+      axes.forEach((a, i) => {
+        const d = x[a];
+        const step = stepsIn?.[i] ?? 1;
+        if (d === null || step !== 1) return void (out[a] = null);
+        const clamp = (v: number) => Math.min(Math.max(v < 0 ? v + d : v, 0), d);
+        out[a] = Math.max(0, clamp(ends[i]) - clamp(starts[i]));
+      });
+      return [out];
+    }
     case 'Shape':
       return [x && [x.length]];
     case 'Constant': {

@@ -35,6 +35,15 @@ export class Builder {
     return node.outputs as Value[];
   }
 
+  /** A copy of an existing node (op, domain, attributes) reading other inputs; returns its outputs. */
+  copy(node: Node, inputs: (Value | null)[], name = node.opType.toLowerCase()): Value[] {
+    const outs = this.opN(node.opType, inputs, node.outputs.length, {}, name);
+    const created = this.nodes[this.nodes.length - 1];
+    created.domain = node.domain;
+    created.attributes = node.attributes.map((a) => ({ ...a }));
+    return outs;
+  }
+
   /** A new weight the rule's `init` (and later fitting) sets; zero-filled until then. */
   param(role: string, dims: number[]): Value {
     const tensor = Tensor.float32(dims, new Float32Array(dims.reduce((a, b) => a * b, 1)));
