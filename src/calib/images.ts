@@ -43,14 +43,25 @@ export function imageTransform(input: ImageInput, options: PreprocessOptions): I
   };
 }
 
-/** Reads a file's image header, or says why sharp cannot read it as an image. */
+/** Colour channels of the colourspaces that do not have 3. */
+const COLOUR_CHANNELS: Record<string, number> = { 'b-w': 1, grey16: 1, cmyk: 4 };
+
+/**
+ * Reads a file's image header, or says why sharp cannot read it as an image. Throws E_CALIB_BAD_FILE for an image
+ * whose channels cannot be mapped to gray or RGB (e.g. a 5-band TIFF): found now, not half-way through decoding.
+ */
 export async function probeImage(file: string): Promise<ImageHeader | { unreadable: string }> {
+  let meta;
   try {
-    const meta = await sharp(file).metadata();
-    return { hasAlpha: meta.hasAlpha };
+    meta = await sharp(file).metadata();
   } catch (e) {
-    return { unreadable: (e as Error).message };
+    return { unreadable: oneLine(e) };
   }
+  const colour = COLOUR_CHANNELS[meta.space ?? ''] ?? 3;
+  if (meta.channels - (meta.hasAlpha ? 1 : 0) !== colour) {
+    throw ftmError('E_CALIB_BAD_FILE', `expected a gray, RGB or CMYK image with at most one alpha channel, found ${meta.channels} channels (${meta.space})`, file);
+  }
+  return { hasAlpha: meta.hasAlpha };
 }
 
 /** Decodes, resizes and normalizes one image into `out` (C×H×W floats). */
@@ -59,13 +70,13 @@ export async function decodeImage(file: string, header: ImageHeader, t: ImageTra
   try {
     rgb = await rgbPixels(file, header, t);
   } catch (e) {
-    throw ftmError('E_CALIB_BAD_FILE', `cannot decode the image (${(e as Error).message})`, file);
+    throw ftmError('E_CALIB_BAD_FILE', `cannot decode the image (${oneLine(e)})`, file);
   }
   const plane = t.height * t.width;
   if (t.channels === 1) {
-    // PIL's convert('L') (and, up to rounding, OpenCV's cvtColor): ITU-R 601 luma of the gamma-encoded values, in PIL's
-    // fixed point, so gray stays exactly gray. (sharp's greyscale() computes luminance in linear light instead: pure red → 127, not 76,
-    // which is not what models were trained on.)
+    // PIL's convert('L') (and, up to rounding, OpenCV's cvtColor): ITU-R 601 luma of the gamma-encoded values, in
+    // PIL's fixed point, so gray stays exactly gray. sharp's greyscale() computes luminance in linear light instead
+    // (pure red → 127, not 76), which is not what models were trained on.
     const table = t.tables[0];
     for (let p = 0; p < plane; p++) {
       out[p] = table[(rgb[3 * p] * 19595 + rgb[3 * p + 1] * 38470 + rgb[3 * p + 2] * 7471 + 0x8000) >> 16];
@@ -89,13 +100,20 @@ async function rgbPixels(file: string, header: ImageHeader, t: ImageTransform): 
     const { data, info } = await source.removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
     source = sharp(data, { raw: { width: info.width, height: info.height, channels: info.channels } });
   }
-  // No EXIF auto-orientation: PIL and OpenCV-based training pipelines do not apply it either.
+  // No EXIF auto-orientation: PIL, which torchvision's loader uses, does not apply it either.
   const { data, info } = await source
     .resize(t.width, t.height, { fit: t.fit, background: { r: 0, g: 0, b: 0, alpha: 1 } })
     .toColourspace('srgb')
     .removeAlpha()
     .raw()
     .toBuffer({ resolveWithObject: true });
+  // Guards the indexing in decodeImage: any other layout would be read as garbage, silently.
   if (info.channels !== 3) throw new Error(`expected an image sharp can convert to RGB, found ${info.channels} channels after conversion`);
   return data;
+}
+
+/** libvips reports some errors over many (repeated) lines; messages of this tool are one line. */
+function oneLine(e: unknown): string {
+  const lines = String((e as Error).message ?? e).split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  return [...new Set(lines)].join('; ');
 }

@@ -95,7 +95,10 @@ async function readEntries(path: string, onWarning: (message: string) => void): 
   return usable;
 }
 
-/** The files to try: `path` itself, or the non-hidden files of the folder in code-unit order (the same on every machine, which localeCompare is not). */
+/**
+ * The files to try: `path` itself, or the non-hidden files of the folder in code-unit order (the same on every
+ * machine and locale, which localeCompare is not).
+ */
 function listPath(path: string, onWarning: (message: string) => void): Listing {
   const stat = statOrThrow(path);
   if (stat.isFile()) return { folder: false, files: [path], subfolders: 0, hidden: 0 };
