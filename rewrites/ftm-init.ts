@@ -21,8 +21,9 @@ export const GATE_AT_ZERO = 0.5;
 
 /**
  * Data-free initialization: each prime's kernel W[p] (C_in × k²) by its best rank-1 factorization σ·a·bᵀ (pw = σ·a,
- * dw = b); each ghost q as the scaled copy α·W[p] that best matches it — α from the output Gram matrix when calibration
- * statistics are given (α = G_qp / G_pp), else from the kernels (α = ⟨W_q, W_p⟩ / ⟨W_p, W_p⟩). Gates start at zero.
+ * dw = b); each ghost q as the scaled copy α·W[p] that best matches it — α from calibration statistics when given (the
+ * profiler's least-squares factor, or G_qp / G_pp from a Gram matrix), else from the kernels (α = ⟨W_q, W_p⟩ / ⟨W_p, W_p⟩).
+ * Gates start at zero.
  */
 export function initFtmDataFree(
   weight: Float32Array,
@@ -56,6 +57,7 @@ export function initFtmDataFree(
 }
 
 function ghostScale(q: number, p: number, kernel: (c: number) => Float32Array, stats?: LayerStats): number {
+  if (stats?.scales) return stats.scales[q];
   const g = stats?.gram;
   if (g) {
     const c = Math.round(Math.sqrt(g.length));

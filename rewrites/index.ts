@@ -2,6 +2,8 @@
 import type { AnyRule } from '../src/index.js';
 import { foldGather } from './fold-gather.js';
 import { ftm } from './ftm.js';
+import { lowrank } from './lowrank.js';
+import { prune } from './prune.js';
 
-export const builtinRules: Record<string, AnyRule> = { ftm, 'fold-gather': foldGather };
-export { foldGather, ftm };
+export const builtinRules: Record<string, AnyRule> = { ftm, lowrank, prune, 'fold-gather': foldGather };
+export { foldGather, ftm, lowrank, prune };

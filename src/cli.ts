@@ -4,6 +4,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { FtmError, ftmError } from './errors.js';
 import { inspectCommand } from './commands/inspect.js';
+import { profileCommand } from './commands/profile.js';
 import { rewriteCommand } from './commands/rewrite.js';
 
 const verbose = process.argv.includes('--verbose');
@@ -26,6 +27,7 @@ async function main(): Promise<void> {
     .usage('$0 <command> [options]')
     .option('verbose', { type: 'boolean', default: false, describe: 'Print stack traces with errors' })
     .command(inspectCommand)
+    .command(profileCommand)
     .command(rewriteCommand)
     .demandCommand(1, 'Name a command.')
     .strict()

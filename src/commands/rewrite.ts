@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { CommandModule } from 'yargs';
@@ -8,6 +9,8 @@ import { saveModel } from '../onnx/save.js';
 import { formatTable } from '../report/table.js';
 import { applyRules, type RewriteRecord } from '../rewrite/driver.js';
 import type { AnyRule } from '../rewrite/rule.js';
+import type { ProfileReport } from '../profile/report.js';
+import { statsFromProfile } from '../profile/to-stats.js';
 
 interface RewriteArgs {
   model: string;
@@ -17,6 +20,7 @@ interface RewriteArgs {
   output: string;
   force: boolean;
   json: boolean;
+  profile?: string;
 }
 
 /** A built-in rule by name, or a user's rule from a JS module (its default export or its export `rule`). */
@@ -49,6 +53,17 @@ function parseOptions(pairs: string[]): Record<string, unknown> {
   );
 }
 
+function readProfile(path: string): ProfileReport {
+  let report: ProfileReport;
+  try {
+    report = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw ftmError('E_USAGE', `expected a JSON report written by \`profile --json\` (${(e as Error).message.split('\n')[0]})`, path);
+  }
+  if (report?.format !== 1 || !Array.isArray(report.layers)) throw ftmError('E_USAGE', 'expected a `profile --json` report (format 1)', path);
+  return report;
+}
+
 const recordRow = (r: RewriteRecord) => [r.node, r.rule, r.status, r.reason ?? ''];
 
 export const rewriteCommand: CommandModule<object, RewriteArgs> = {
@@ -62,12 +77,14 @@ export const rewriteCommand: CommandModule<object, RewriteArgs> = {
       .option('option', { type: 'string', array: true, default: [], describe: 'rule option as key=value (repeatable), e.g. s=3' })
       .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'where to write the rewritten model' })
       .option('force', { type: 'boolean', default: false, describe: 'allow overwriting the input model' })
-      .option('json', { type: 'boolean', default: false, describe: 'print the record as JSON' }),
+      .option('json', { type: 'boolean', default: false, describe: 'print the record as JSON' })
+      .option('profile', { type: 'string', describe: 'a `profile --json` report: its channel pairing and ghost scales seed the rule' }),
   handler: async (args) => {
     const rule = await resolveRule(args.rule);
     const model = loadModel(args.model);
     const layers = args.layers === 'all' ? undefined : args.layers.split(',').map((s) => s.trim()).filter(Boolean);
-    const result = applyRules(model, [rule], { layers, options: { [rule.name]: parseOptions(args.option) } });
+    const stats = args.profile ? statsFromProfile(readProfile(args.profile)) : undefined;
+    const result = applyRules(model, [rule], { layers, stats, options: { [rule.name]: parseOptions(args.option) } });
     // The FTM's channel reorders fold into the convs that read them, where the graph allows.
     const folded = rule.name === 'ftm' ? applyRules(result.model, [foldGather]) : undefined;
     const out = folded?.model ?? result.model;

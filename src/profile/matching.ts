@@ -22,60 +22,67 @@ export function maxWeightMatching(vertices: number, edges: readonly WeightedEdge
 
 class Blossoms {
   private readonly n: number;
-  private readonly endpoint: number[];
+  /** Endpoints of edge k at 2k and 2k+1 (flat typed arrays: the dense graphs of pairing have ~C²/2 edges). */
+  private readonly endpoint: Int32Array;
+  private readonly weight: Float64Array;
   private readonly neighbend: number[][];
-  private readonly mate: number[];
-  private readonly label: number[];
-  private readonly labelend: number[];
-  private readonly inblossom: number[];
-  private readonly blossomparent: number[];
+  private readonly mate: Int32Array;
+  private readonly label: Int32Array;
+  private readonly labelend: Int32Array;
+  private readonly inblossom: Int32Array;
+  private readonly blossomparent: Int32Array;
   private readonly blossomchilds: (number[] | null)[];
-  private readonly blossombase: number[];
+  private readonly blossombase: Int32Array;
   private readonly blossomendps: (number[] | null)[];
-  private readonly bestedge: number[];
+  private readonly bestedge: Int32Array;
   private readonly blossombestedges: (number[] | null)[];
   private readonly unusedblossoms: number[];
-  private readonly dualvar: number[];
-  private allowedge: boolean[];
+  private readonly dualvar: Float64Array;
+  private readonly allowedge: Uint8Array;
   private queue: number[] = [];
 
   constructor(
     vertices: number,
-    private readonly edges: readonly WeightedEdge[],
+    edges: readonly WeightedEdge[],
     private readonly maxCardinality: boolean,
   ) {
     const n = (this.n = vertices);
-    const maxweight = Math.max(0, ...edges.map((e) => e[2]));
-    this.endpoint = Array.from({ length: 2 * edges.length }, (_, p) => edges[p >> 1][p & 1]);
+    const m = edges.length;
+    this.endpoint = new Int32Array(2 * m);
+    this.weight = new Float64Array(m);
     this.neighbend = Array.from({ length: n }, () => []);
-    edges.forEach(([i, j], k) => {
+    let maxweight = 0;
+    edges.forEach(([i, j, w], k) => {
+      this.endpoint[2 * k] = i;
+      this.endpoint[2 * k + 1] = j;
+      this.weight[k] = w;
+      maxweight = Math.max(maxweight, w);
       this.neighbend[i].push(2 * k + 1);
       this.neighbend[j].push(2 * k);
     });
-    this.mate = Array(n).fill(-1);
-    this.label = Array(2 * n).fill(0);
-    this.labelend = Array(2 * n).fill(-1);
-    this.inblossom = Array.from({ length: n }, (_, i) => i);
-    this.blossomparent = Array(2 * n).fill(-1);
+    this.mate = new Int32Array(n).fill(-1);
+    this.label = new Int32Array(2 * n);
+    this.labelend = new Int32Array(2 * n).fill(-1);
+    this.inblossom = Int32Array.from({ length: n }, (_, i) => i);
+    this.blossomparent = new Int32Array(2 * n).fill(-1);
     this.blossomchilds = Array(2 * n).fill(null);
-    this.blossombase = [...Array.from({ length: n }, (_, i) => i), ...Array(n).fill(-1)];
+    this.blossombase = Int32Array.from({ length: 2 * n }, (_, i) => (i < n ? i : -1));
     this.blossomendps = Array(2 * n).fill(null);
-    this.bestedge = Array(2 * n).fill(-1);
+    this.bestedge = new Int32Array(2 * n).fill(-1);
     this.blossombestedges = Array(2 * n).fill(null);
     this.unusedblossoms = Array.from({ length: n }, (_, i) => n + i);
-    this.dualvar = [...Array(n).fill(maxweight), ...Array(n).fill(0)];
-    this.allowedge = Array(edges.length).fill(false);
+    this.dualvar = Float64Array.from({ length: 2 * n }, (_, i) => (i < n ? maxweight : 0));
+    this.allowedge = new Uint8Array(m);
   }
 
   /** The mate of each vertex, -1 when unmatched. Each stage adds one edge, so n stages always suffice. */
   solve(): number[] {
     for (let stage = 0; stage < this.n; stage++) if (!this.stage()) break;
-    return this.mate.map((p) => (p >= 0 ? this.endpoint[p] : -1));
+    return Array.from(this.mate, (p) => (p >= 0 ? this.endpoint[p] : -1));
   }
 
   private slack(k: number): number {
-    const [i, j, w] = this.edges[k];
-    return this.dualvar[i] + this.dualvar[j] - 2 * w;
+    return this.dualvar[this.endpoint[2 * k]] + this.dualvar[this.endpoint[2 * k + 1]] - 2 * this.weight[k];
   }
 
   private leaves(b: number, out: number[] = []): number[] {
@@ -123,7 +130,8 @@ class Blossoms {
 
   /** Shrinks the odd cycle closed by edge k, with base vertex `base`, into a new S blossom. */
   private addBlossom(base: number, k: number): void {
-    let [v, w] = this.edges[k];
+    let v = this.endpoint[2 * k];
+    let w = this.endpoint[2 * k + 1];
     const bb = this.inblossom[base];
     let bv = this.inblossom[v];
     let bw = this.inblossom[w];
@@ -166,8 +174,7 @@ class Blossoms {
       const lists = this.blossombestedges[child] ? [this.blossombestedges[child]!] : this.leaves(child).map((leaf) => this.neighbend[leaf].map((p) => p >> 1));
       for (const list of lists) {
         for (const e of list) {
-          let [i, j] = this.edges[e];
-          if (this.inblossom[j] === b) [i, j] = [j, i];
+          const j = this.endpoint[this.inblossom[this.endpoint[2 * e + 1]] === b ? 2 * e : 2 * e + 1];
           const bj = this.inblossom[j];
           if (bj !== b && this.label[bj] === 1 && (bestedgeto[bj] === -1 || this.slack(e) < this.slack(bestedgeto[bj]))) bestedgeto[bj] = e;
         }
@@ -221,10 +228,10 @@ class Blossoms {
       this.label[this.endpoint[p ^ 1]] = 0;
       this.label[this.endpoint[endp(j - endptrick) ^ endptrick ^ 1]] = 0;
       this.assignLabel(this.endpoint[p ^ 1], 2, p);
-      this.allowedge[endp(j - endptrick) >> 1] = true;
+      this.allowedge[endp(j - endptrick) >> 1] = 1;
       j += jstep;
       p = endp(j - endptrick) ^ endptrick;
-      this.allowedge[p >> 1] = true;
+      this.allowedge[p >> 1] = 1;
       j += jstep;
     }
     const bv = at(j);
@@ -284,8 +291,7 @@ class Blossoms {
 
   /** Flips the augmenting path through edge k, growing the matching by one edge. */
   private augmentMatching(k: number): void {
-    const [v, w] = this.edges[k];
-    for (let [s, p] of [[v, 2 * k + 1], [w, 2 * k]]) {
+    for (let [s, p] of [[this.endpoint[2 * k], 2 * k + 1], [this.endpoint[2 * k + 1], 2 * k]]) {
       for (;;) {
         const bs = this.inblossom[s];
         if (bs >= this.n) this.augmentBlossom(bs, s);
@@ -308,7 +314,7 @@ class Blossoms {
     this.label.fill(0);
     this.bestedge.fill(-1);
     this.blossombestedges.fill(null, n);
-    this.allowedge = Array(this.edges.length).fill(false);
+    this.allowedge.fill(0);
     this.queue = [];
     for (let v = 0; v < n; v++) if (this.mate[v] === -1 && this.label[this.inblossom[v]] === 0) this.assignLabel(v, 1, -1);
     for (;;) {
@@ -333,7 +339,7 @@ class Blossoms {
         let kslack = 0;
         if (!this.allowedge[k]) {
           kslack = this.slack(k);
-          if (kslack <= 0) this.allowedge[k] = true;
+          if (kslack <= 0) this.allowedge[k] = 1;
         }
         const bw = this.inblossom[w];
         if (this.allowedge[k]) {
@@ -369,7 +375,7 @@ class Blossoms {
     let deltablossom = -1;
     if (!this.maxCardinality) {
       deltatype = 1;
-      delta = Math.min(...dualvar.slice(0, n));
+      delta = Math.min(...dualvar.subarray(0, n));
     }
     for (let v = 0; v < n; v++) {
       if (label[inblossom[v]] === 0 && this.bestedge[v] !== -1) {
@@ -391,7 +397,7 @@ class Blossoms {
     if (deltatype === -1) {
       // No further improvement possible with max cardinality: a final change to reach optimum.
       deltatype = 1;
-      delta = Math.max(0, Math.min(...dualvar.slice(0, n)));
+      delta = Math.max(0, Math.min(...dualvar.subarray(0, n)));
     }
     for (let v = 0; v < n; v++) {
       if (label[inblossom[v]] === 1) dualvar[v] -= delta;
@@ -405,13 +411,12 @@ class Blossoms {
     }
     if (deltatype === 1) return false;
     if (deltatype === 2) {
-      this.allowedge[deltaedge] = true;
-      let [i, j] = this.edges[deltaedge];
-      if (label[inblossom[i]] === 0) [i, j] = [j, i];
-      this.queue.push(i);
+      this.allowedge[deltaedge] = 1;
+      const i = this.endpoint[2 * deltaedge];
+      this.queue.push(label[inblossom[i]] === 0 ? this.endpoint[2 * deltaedge + 1] : i);
     } else if (deltatype === 3) {
-      this.allowedge[deltaedge] = true;
-      this.queue.push(this.edges[deltaedge][0]);
+      this.allowedge[deltaedge] = 1;
+      this.queue.push(this.endpoint[2 * deltaedge]);
     } else this.expandBlossom(deltablossom, false);
     return true;
   }

@@ -5,6 +5,7 @@ import { toposort } from '../graph/toposort.js';
 import { validateGraph } from '../graph/validate.js';
 import { onnxOpset, type Model } from '../ir/model.js';
 import type { Node } from '../ir/node.js';
+import type { Value } from '../ir/value.js';
 import { encodeModel } from '../onnx/save.js';
 import { loadModel } from '../onnx/load.js';
 import { Builder } from './builder.js';
@@ -19,7 +20,9 @@ export interface ApplyOptions {
   stats?: Record<string, LayerStats>;
 }
 
-export type RewriteStatus = 'fired' | 'declined' | 'refused';
+/** fired: rewritten; declined: the rule does not apply (reason); refused: the driver would not apply it (reason);
+ * skipped: an earlier rewrite already replaced the node. */
+export type RewriteStatus = 'fired' | 'declined' | 'refused' | 'skipped';
 
 /** What a rule did at a node, and why not when it did not. */
 export interface RewriteRecord {
@@ -54,13 +57,20 @@ export function applyRules(model: Model, rules: AnyRule[], options: ApplyOptions
   const paramsBefore = countParams(graph);
   const wanted = options.layers && new Set(options.layers);
   if (wanted) checkLayersExist(copy, wanted);
+  const consumedBy = new Map<Node, string>();
   for (const rule of rules) {
     const ruleOptions = resolveOptions(rule, options.options?.[rule.name] ?? {});
     const targets = graph.nodes.filter((n) => (wanted ? wanted.has(nodeKey(n)) : n.isOnnxDomain && rule.meta.ops.includes(n.opType)));
     for (const node of targets) {
-      if (node.graph !== graph) continue; // consumed by an earlier rewrite
+      const by = consumedBy.get(node);
+      if (by) {
+        records.push({ rule: rule.name, node: nodeKey(node), status: 'skipped', reason: `already replaced by the rewrite at ${by}` });
+        continue;
+      }
       const ctx: RuleContext<Record<string, unknown>> = { model: copy, graph, options: ruleOptions, stats: options.stats?.[nodeKey(node)] };
-      records.push(applyAt(rule, node, ctx));
+      const { record, consumed } = applyAt(rule, node, ctx);
+      for (const n of consumed) consumedBy.set(n, `${record.node} (${rule.name})`);
+      records.push(record);
     }
   }
   removeDeadNodes(graph);
@@ -68,27 +78,29 @@ export function applyRules(model: Model, rules: AnyRule[], options: ApplyOptions
   return { model: copy, records, paramsBefore, paramsAfter: countParams(graph) };
 }
 
-function applyAt(rule: AnyRule, node: Node, ctx: RuleContext<Record<string, unknown>>): RewriteRecord {
-  const record = { rule: rule.name, node: nodeKey(node) };
+function applyAt(rule: AnyRule, node: Node, ctx: RuleContext<Record<string, unknown>>): { record: RewriteRecord; consumed: Node[] } {
+  const base = { rule: rule.name, node: nodeKey(node) };
+  const no = (status: RewriteStatus, reason: string) => ({ record: { ...base, status, reason }, consumed: [] });
   const opset = onnxOpset(ctx.model) ?? 0;
   if (!node.isOnnxDomain || !rule.meta.ops.includes(node.opType)) {
-    return { ...record, status: 'declined', reason: `${rule.name} rewrites ${rule.meta.ops.join('/')} nodes, this is ${node.opType}` };
+    return no('declined', `${rule.name} rewrites ${rule.meta.ops.join('/')} nodes, this is ${node.opType}`);
   }
   if (rule.meta.minOpset && opset < rule.meta.minOpset) {
-    return { ...record, status: 'refused', reason: `needs opset ≥ ${rule.meta.minOpset}, the model imports opset ${opset}` };
+    return no('refused', `needs opset ≥ ${rule.meta.minOpset}, the model imports opset ${opset}`);
   }
   const match = rule.match(node, ctx);
-  if (isNoMatch(match)) return { ...record, status: 'declined', reason: match.noMatch };
+  if (isNoMatch(match)) return no('declined', match.noMatch);
   const refusal = checkConstants(match);
-  if (refusal) return { ...record, status: 'refused', reason: refusal };
-  const b = new Builder(ctx.graph, `${record.node}/${rule.name}`);
+  if (refusal) return no('refused', refusal);
+  const b = new Builder(ctx.graph, `${base.node}/${rule.name}`);
   const proposal = rule.rewrite(match, b, ctx);
   rule.init?.(match, b.params, ctx);
   commit(ctx, match, b, proposal.replace);
   toposort(ctx.graph);
   const problems = validateGraph(ctx.graph);
-  if (problems.length) throw ftmError('E_RULE', `rule "${rule.name}" produced an invalid graph: ${problems.slice(0, 3).join('; ')}`, record.node);
-  return { ...record, status: 'fired', params: b.params, newNodes: b.nodes.map((n) => n.name!) };
+  if (problems.length) throw ftmError('E_RULE', `rule "${rule.name}" produced an invalid graph: ${problems.slice(0, 3).join('; ')}`, base.node);
+  const record: RewriteRecord = { ...base, status: 'fired', params: b.params, newNodes: b.nodes.map((n) => n.name!) };
+  return { record, consumed: match.nodes };
 }
 
 function checkConstants(match: MatchBase): string | undefined {
@@ -111,6 +123,8 @@ function commit(ctx: RuleContext<Record<string, unknown>>, match: MatchBase, b: 
     g.replaceAllUses(old, replacement);
   }
   g.removeNodes(match.nodes);
+  // their outputs now have no producer and no uses: drop them (and stale value_info shapes) from the graph
+  g.forget(match.nodes.flatMap((n) => n.outputs.filter((v): v is Value => v !== null)));
 }
 
 function resolveOptions(rule: AnyRule, given: Record<string, unknown>): Record<string, unknown> {

@@ -36,6 +36,8 @@ export interface LayerStats {
   gram?: Float64Array;
   /** Number of positions the Gram matrix sums over. */
   count?: number;
+  /** Per original channel: the least-squares factor that makes it from its group's prime (1 for primes). */
+  scales?: number[];
 }
 
 export interface RuleContext<O> {

@@ -52,10 +52,6 @@ export class Runner {
     }
   }
 
-  get inputNames(): readonly string[] {
-    return this.session.inputNames;
-  }
-
   get outputNames(): readonly string[] {
     return this.session.outputNames;
   }

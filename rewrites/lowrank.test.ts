@@ -1,0 +1,224 @@
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { applyRules, loadModel, printGraph, Tensor, type AttrInit, type Model, type RewriteRecord } from '../src/index.js';
+import { loadCalibration, readPreprocessFile } from '../src/calib/index.js';
+import { modelWithInput, randomFloats, randomWeight } from '../test/helpers/build.js';
+import { expectGolden } from '../test/helpers/golden.js';
+import { runOnce } from '../test/helpers/ort.js';
+import { chooseRank, lowrank } from './lowrank.js';
+
+const golden = (name: string, text: string) => expectGolden(fileURLToPath(new URL(`./__golden__/${name}.txt`, import.meta.url)), text);
+
+/** x [2,cin,h,w] → Conv(cin→cout, k×k, attrs) → y, the weight named "w". */
+function convModel(cin: number, cout: number, k: number, attrs: Record<string, AttrInit> = { pads: [1, 1, 1, 1] }, hw = 9) {
+  const { model, g, x } = modelWithInput(['N', cin, hw, hw]);
+  const w = randomWeight(g, 'w', [cout, cin, k, k], 1);
+  const b = randomWeight(g, 'b', [cout], 2);
+  const conv = g.addNode({ op: 'Conv', inputs: [x, w, b], name: 'conv', attrs });
+  g.outputs.push(conv.outputs[0]!);
+  return { model, g, x, w, conv, input: { data: randomFloats(2 * cin * hw * hw, 3), dims: [2, cin, hw, hw] } };
+}
+
+async function run(model: Model, input: { data: Float32Array; dims: number[] }): Promise<Float32Array> {
+  return (await runOnce(model, { [model.graph.inputs[0].name]: input }))[model.graph.outputs[0].name];
+}
+
+/** ‖a − b‖₂ / ‖b‖₂. */
+function rmsError(a: Float32Array, b: Float32Array): number {
+  let err = 0, norm = 0;
+  for (let i = 0; i < a.length; i++) {
+    err += (a[i] - b[i]) ** 2;
+    norm += b[i] ** 2;
+  }
+  return Math.sqrt(err / norm);
+}
+
+/** max |a − b| / max |b|. */
+function relError(a: Float32Array, b: Float32Array): number {
+  expect(a.length).toBe(b.length);
+  let err = 0, peak = 0;
+  for (let i = 0; i < a.length; i++) {
+    err = Math.max(err, Math.abs(a[i] - b[i]));
+    peak = Math.max(peak, Math.abs(b[i]));
+  }
+  return err / peak;
+}
+
+const one = (records: RewriteRecord[]) => {
+  expect(records).toHaveLength(1);
+  return records[0];
+};
+
+
+const first = { includeFirst: true };
+
+describe('lowrank', () => {
+  it('at full rank equals the original conv on onnxruntime', async () => {
+    const { model, input } = convModel(6, 8, 3);
+    const { model: out, records, paramsBefore, paramsAfter } = applyRules(model, [lowrank], { options: { lowrank: { ...first, rank: 8 } } });
+    const r = one(records);
+    expect(r.status).toBe('fired');
+    expect(r.params!.get('k.weight')!.dims).toEqual([8, 6, 3, 3]);
+    expect(r.params!.get('pw.weight')!.dims).toEqual([8, 8, 1, 1]);
+    // full rank costs the extra 1×1 conv: 8·54 + 8·8 + 8 instead of 8·54 + 8
+    expect(paramsAfter - paramsBefore).toBe(8 * 8);
+    expect(relError(await run(out, input), await run(model, input))).toBeLessThan(1e-4);
+  });
+
+  it('loses accuracy as the rank drops, and the kernel error is the SVD tail (Eckart–Young)', async () => {
+    const { model, w, input } = convModel(6, 8, 3);
+    const want = await run(model, input);
+    const W = w.initializer!.data as Float32Array;
+    const norm2 = W.reduce((a, v) => a + v * v, 0);
+    const errors: number[] = [];
+    for (let rank = 1; rank <= 8; rank++) {
+      const { model: out, records } = applyRules(model, [lowrank], { options: { lowrank: { ...first, rank } } });
+      errors.push(relError(await run(out, input), want));
+      // W_r = pw·k; the truncation is orthogonal to what it keeps: ‖W − W_r‖² + ‖W_r‖² = ‖W‖².
+      const k = records[0].params!.get('k.weight')!.data as Float32Array;
+      const pw = records[0].params!.get('pw.weight')!.data as Float32Array;
+      let kept = 0, lost = 0;
+      for (let o = 0; o < 8; o++) {
+        for (let c = 0; c < 54; c++) {
+          let wr = 0;
+          for (let i = 0; i < rank; i++) wr += pw[o * rank + i] * k[i * 54 + c];
+          kept += wr * wr;
+          lost += (W[o * 54 + c] - wr) ** 2;
+        }
+      }
+      expect(Math.abs(kept + lost - norm2) / norm2).toBeLessThan(1e-5);
+    }
+    for (let i = 1; i < errors.length; i++) expect(errors[i]).toBeLessThan(errors[i - 1]);
+    expect(errors[7]).toBeLessThan(1e-4);
+    expect(errors[0]).toBeGreaterThan(0.05);
+  });
+
+  it('chooses the largest rank within the budget', () => {
+    // C_out=8, C_in·k²=54: r·62 + 8 ≤ budget·440.
+    for (const [budget, rank] of [[0.5, 3], [0.3, 2], [0.9, 6], [0.15, 1]] as const) {
+      expect(chooseRank(8, 54, { rank: 0, budget })).toBe(rank);
+    }
+    const { model } = convModel(6, 8, 3);
+    for (const budget of [0.3, 0.5, 0.7, 0.85]) {
+      const { records, paramsBefore, paramsAfter } = applyRules(model, [lowrank], { options: { lowrank: { ...first, budget } } });
+      const r = records[0].params!.get('k.weight')!.dims[0];
+      const layerAfter = paramsAfter - (paramsBefore - (8 * 54 + 8));
+      expect(layerAfter).toBe(r * (54 + 8) + 8);
+      expect(layerAfter).toBeLessThanOrEqual(budget * (8 * 54 + 8));
+      expect((r + 1) * (54 + 8) + 8).toBeGreaterThan(budget * (8 * 54 + 8));
+    }
+  });
+
+  it('declines when the chosen rank would not reduce parameters, and bad options', () => {
+    const tiny = convModel(1, 2, 1, {});
+    expect(one(applyRules(tiny.model, [lowrank], { options: { lowrank: first } }).records)).toMatchObject({
+      status: 'declined',
+      reason: 'rank 1 would not reduce parameters: r·(C_in·k² + C_out) = 3 ≥ C_out·C_in·k² = 2',
+    });
+    const { model } = convModel(6, 8, 3);
+    const reason = (o: Record<string, unknown>) => one(applyRules(model, [lowrank], { options: { lowrank: { ...first, ...o } } }).records).reason;
+    expect(reason({ rank: 9 })).toBe("rank 9 exceeds the kernel's full rank min(C_out, C_in·k²) = 8");
+    expect(reason({ rank: 1.5 })).toBe('rank must be an integer ≥ 0 (0 = choose from the budget), found 1.5');
+    expect(reason({ budget: 0 })).toBe('budget must be in (0, 1], found 0');
+    expect(reason({ budget: 1.2 })).toBe('budget must be in (0, 1], found 1.2');
+  });
+
+  const geometries: [string, Record<string, AttrInit>, number][] = [
+    ['stride 2, asymmetric pads, dilation 2', { strides: [2, 2], pads: [1, 0, 2, 1], dilations: [2, 2] }, 11],
+    ['auto_pad SAME_UPPER, stride 2, odd size', { auto_pad: 'SAME_UPPER', strides: [2, 2] }, 9],
+    ['auto_pad VALID, 5×5', { auto_pad: 'VALID' }, 9],
+  ];
+  for (const [what, attrs, hw] of geometries) {
+    it(`keeps the geometry: ${what}`, async () => {
+      const { model, input } = convModel(4, 6, attrs.auto_pad === 'VALID' ? 5 : 3, attrs, hw);
+      const { model: out, records } = applyRules(model, [lowrank], { options: { lowrank: { ...first, rank: 6 } } });
+      expect(one(records).status).toBe('fired');
+      const [k, pw] = out.graph.nodes;
+      expect(k.getInts('strides')).toEqual(attrs.strides ?? [1, 1]);
+      expect(k.getInts('dilations')).toEqual(attrs.dilations ?? [1, 1]);
+      expect(pw.getInts('kernel_shape')).toBeUndefined();
+      expect(pw.inputs[1]!.initializer!.dims).toEqual([6, 6, 1, 1]);
+      expect(relError(await run(out, input), await run(model, input))).toBeLessThan(1e-4);
+    });
+  }
+
+  describe('does not fire, and says why', () => {
+    const reasonOf = (model: Model, options: Record<string, unknown> = first) => one(applyRules(model, [lowrank], { options: { lowrank: options } }).records);
+
+    it('on the first convolution unless includeFirst', () => {
+      expect(reasonOf(convModel(6, 8, 3).model, {})).toMatchObject({ status: 'declined', reason: 'first convolution (reads a graph input); set includeFirst to rewrite it' });
+    });
+
+    it('on grouped and depthwise convolutions', () => {
+      const { model, g, x } = modelWithInput(['N', 8, 9, 9]);
+      g.outputs.push(g.addNode({ op: 'Conv', inputs: [x, randomWeight(g, 'w', [8, 4, 3, 3], 1)], name: 'grouped', attrs: { group: 2 } }).outputs[0]!);
+      expect(reasonOf(model)).toMatchObject({ status: 'declined', reason: 'grouped convolution (group=2)' });
+      const dw = modelWithInput(['N', 8, 9, 9]);
+      dw.g.outputs.push(dw.g.addNode({ op: 'Conv', inputs: [dw.x, randomWeight(dw.g, 'w', [8, 1, 3, 3], 1)], name: 'dw', attrs: { group: 8 } }).outputs[0]!);
+      expect(reasonOf(dw.model)).toMatchObject({ status: 'declined', reason: 'depthwise convolution' });
+    });
+
+    it('on a weight that is a graph input, an overridable initializer, or computed', () => {
+      const { model, g, x } = modelWithInput(['N', 4, 9, 9]);
+      const w = g.define('w');
+      w.type = { kind: 'tensor', elemType: 1, shape: [{ value: 6 }, { value: 4 }, { value: 3 }, { value: 3 }] };
+      g.inputs.push(w);
+      g.outputs.push(g.addNode({ op: 'Conv', inputs: [x, w], name: 'conv' }).outputs[0]!);
+      expect(reasonOf(model)).toMatchObject({ status: 'declined', reason: 'the weight is not a constant initializer' });
+
+      const over = convModel(4, 6, 3);
+      over.g.inputs.push(over.w);
+      expect(reasonOf(over.model)).toMatchObject({ status: 'refused', reason: '"w" is an initializer that is also a graph input, so callers may override it' });
+
+      const computed = modelWithInput(['N', 4, 9, 9]);
+      const w0 = randomWeight(computed.g, 'w0', [6, 4, 3, 3], 1);
+      const scaled = computed.g.addNode({ op: 'Mul', inputs: [w0, computed.g.addInitializer('two', Tensor.float32([1], [2]))], name: 'scale' });
+      computed.g.outputs.push(computed.g.addNode({ op: 'Conv', inputs: [computed.x, scaled.outputs[0]], name: 'conv' }).outputs[0]!);
+      expect(reasonOf(computed.model)).toMatchObject({ status: 'declined', reason: 'the weight is not a constant initializer' });
+    });
+
+    it('on a weight shared by two convolutions', () => {
+      const { model, g, x } = modelWithInput(['N', 4, 9, 9]);
+      const w = randomWeight(g, 'w', [4, 4, 3, 3], 1);
+      const a = g.addNode({ op: 'Conv', inputs: [x, w], name: 'a', attrs: { pads: [1, 1, 1, 1] } });
+      const b = g.addNode({ op: 'Conv', inputs: [a.outputs[0], w], name: 'b', attrs: { pads: [1, 1, 1, 1] } });
+      g.outputs.push(b.outputs[0]!);
+      const { records } = applyRules(model, [lowrank], { options: { lowrank: { ...first, rank: 2 } } });
+      expect(records).toEqual([
+        expect.objectContaining({ node: 'a', status: 'refused', reason: '"w" is shared with Conv "b", outside the match' }),
+        expect.objectContaining({ node: 'b', status: 'refused', reason: '"w" is shared with Conv "a", outside the match' }),
+      ]);
+    });
+  });
+
+  it('prints the expected graph (golden)', () => {
+    const { model } = convModel(6, 8, 3, { pads: [1, 1, 1, 1], strides: [2, 2] });
+    golden('lowrank-basic', printGraph(applyRules(model, [lowrank], { options: { lowrank: first } }).model.graph));
+  });
+
+  it('on a fixture layer: output error falls with the rank (ResNet-20, 64 calibration images)', async () => {
+    const fixture = fileURLToPath(new URL('../fixtures/resnet20/', import.meta.url));
+    const model = loadModel(`${fixture}model.onnx`);
+    const layer = '/layer3/layer3.0/conv2/Conv';
+    // Expose the layer's output: the driver moves a graph output onto its replacement, under the same name.
+    const y = model.graph.nodes.find((n) => n.name === layer)!.outputs[0]!;
+    model.graph.outputs.unshift(y);
+    const set = await loadCalibration(`${fixture}calib`, model, { ...readPreprocessFile(`${fixture}preprocess.json`), limit: 64 });
+    const batch = (await set.batches(64).next()).value!;
+    const input = { data: batch.data, dims: [batch.count, ...set.sampleShape] };
+    const want = await run(model, input);
+    const rows: string[] = [];
+    let last = Infinity;
+    for (const rank of [4, 8, 16, 24, 32, 48, 64]) {
+      const { model: out, paramsAfter, paramsBefore } = applyRules(model, [lowrank], { layers: [layer], options: { lowrank: { rank } } });
+      const got = await run(out, input);
+      const err = relError(got, want);
+      const ratio = (64 * 576 + 64 + paramsAfter - paramsBefore) / (64 * 576 + 64);
+      rows.push(`rank ${rank}: layer params ×${ratio.toFixed(3)}, max rel error ${err.toExponential(2)}, ‖Δ‖/‖y‖ ${rmsError(got, want).toExponential(2)}`);
+      expect(err).toBeLessThan(last);
+      last = err;
+    }
+    console.log(`lowrank on ${layer}:\n${rows.join('\n')}`);
+    expect(last).toBeLessThan(1e-4);
+  });
+});

@@ -1,0 +1,102 @@
+import { DataType, defineRule, dtypeName, isNoMatch, noMatch, type AttrInit, type MatchBase, type Node, type Tensor, type Value } from '../src/index.js';
+import { attrInits } from './prune-attrs.js';
+import { followChannels, type ChannelSlice, type PrunePath } from './prune-path.js';
+
+export interface PruneOptions {
+  ratio: number;
+}
+
+export interface PruneMatch extends MatchBase {
+  conv: Node;
+  /** The output channels kept, ascending. */
+  keep: number[];
+  path: PrunePath;
+  /** Every constant sliced to `keep`: the conv's weight and bias, then those of the path. */
+  slices: ChannelSlice[];
+  /** The attributes of each of `nodes`, for their copies. */
+  attrs: Record<string, AttrInit>[];
+}
+
+/** Removes a Conv's output channels of least L1 norm and the matching input channels of its consumers. Maths: prune.md. */
+export const prune = defineRule<PruneMatch, PruneOptions>({
+  name: 'prune',
+  meta: {
+    description: 'Remove the output channels of a Conv with the smallest kernel L1 norms, and the matching inputs of its consumers',
+    ops: ['Conv'],
+    options: {
+      ratio: { type: 'number', default: 0.5, description: 'fraction of output channels kept, in (0, 1]: keep = round(ratio·C_out), at least 1' },
+    },
+  },
+
+  match(conv, { graph, options }) {
+    const [x, w, b] = conv.inputs;
+    const weight = w?.initializer;
+    if (!x || !w || !weight) return noMatch('the weight is not a constant initializer');
+    if (weight.dims.length < 3) return noMatch(`expected a convolution weight [C_out, C_in, k...], found dims [${weight.dims.join(', ')}]`);
+    const group = conv.getInt('group', 1);
+    if (group !== 1) return noMatch(group === weight.dims[0] && weight.dims[1] === 1 ? 'depthwise convolution' : `grouped convolution (group=${group})`);
+    if (b && !b.initializer) return noMatch('the bias is not a constant initializer');
+    if (!(options.ratio > 0 && options.ratio <= 1)) return noMatch(`ratio must be in (0, 1], found ${options.ratio}`);
+    const path = followChannels(conv, graph);
+    if (isNoMatch(path)) return path;
+    const own: ChannelSlice[] = [{ node: conv, input: 1, role: 'conv.weight', value: w, axis: 0 }];
+    if (b) own.push({ node: conv, input: 2, role: 'conv.bias', value: b, axis: 0 });
+    const slices = [...own, ...path.slices];
+    const odd = slices.find((s) => s.value.initializer!.dataType !== DataType.FLOAT);
+    if (odd) return noMatch(`"${odd.value.name}" is ${dtypeName(odd.value.initializer!.dataType)}; only float32 constants are sliced`);
+    const nodes = [conv, ...path.ops, ...path.consumers];
+    const attrs: Record<string, AttrInit>[] = [];
+    for (const node of nodes) {
+      const a = attrInits(node);
+      if (isNoMatch(a)) return a;
+      attrs.push(a);
+    }
+    const keep = strongestChannels(weight, Math.max(1, Math.round(options.ratio * weight.dims[0])));
+    for (const dw of path.depthwise) attrs[nodes.indexOf(dw)] = { ...attrs[nodes.indexOf(dw)], group: keep.length };
+    return { nodes, constants: [...new Set(slices.map((s) => s.value))], conv, keep, path, slices, attrs };
+  },
+
+  rewrite(match, b) {
+    const renamed = new Map<Value, Value>();
+    const copy = (node: Node, name: string): Value => {
+      const inputs = node.inputs.map((v, i) => {
+        const s = match.slices.find((s) => s.node === node && s.input === i);
+        if (s) return b.param(s.role, s.value.initializer!.dims.map((d, axis) => (axis === s.axis ? match.keep.length : d)));
+        return v && (renamed.get(v) ?? v);
+      });
+      const out = b.op(node.opType, inputs, match.attrs[match.nodes.indexOf(node)], name);
+      renamed.set(node.outputs[0]!, out);
+      return out;
+    };
+    copy(match.conv, 'conv');
+    match.path.ops.forEach((n, i) => copy(n, `chan${i}/${n.opType}`));
+    return { replace: match.path.consumers.map((n, i) => [n.outputs[0]!, copy(n, `consumer${i}/${n.opType}`)]) };
+  },
+
+  init(match, params) {
+    for (const s of match.slices) (params.get(s.role)!.data as Float32Array).set(sliceAxis(s.value.initializer!, s.axis, match.keep));
+  },
+});
+
+/** The `keep` output channels with the largest L1 kernel norms (ties: the lower index), in ascending order. */
+export function strongestChannels(weight: Tensor, keep: number): number[] {
+  const w = weight.toFloat32();
+  const cout = weight.dims[0];
+  const size = w.length / cout;
+  const norms = Array.from({ length: cout }, (_, c) => w.subarray(c * size, (c + 1) * size).reduce((a, v) => a + Math.abs(v), 0));
+  const ranked = norms.map((n, c) => [n, c]).sort((a, b) => b[0] - a[0] || a[1] - b[1]);
+  return ranked.slice(0, keep).map(([, c]) => c).sort((a, b) => a - b);
+}
+
+/** The entries of `t` whose index along `axis` is in `keep`, row-major. */
+export function sliceAxis(t: Tensor, axis: number, keep: number[]): Float32Array {
+  const data = t.toFloat32();
+  const outer = t.dims.slice(0, axis).reduce((a, d) => a * d, 1);
+  const inner = t.dims.slice(axis + 1).reduce((a, d) => a * d, 1);
+  const n = t.dims[axis];
+  const out = new Float32Array(outer * keep.length * inner);
+  for (let o = 0; o < outer; o++) {
+    keep.forEach((c, j) => out.set(data.subarray((o * n + c) * inner, (o * n + c + 1) * inner), (o * keep.length + j) * inner));
+  }
+  return out;
+}
