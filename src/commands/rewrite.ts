@@ -21,6 +21,7 @@ interface RewriteArgs {
   force: boolean;
   json: boolean;
   profile?: string;
+  ratioS?: number;
 }
 
 /** A built-in rule by name, or a user's rule from a JS module (its default export or its export `rule`). */
@@ -78,13 +79,16 @@ export const rewriteCommand: CommandModule<object, RewriteArgs> = {
       .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'where to write the rewritten model' })
       .option('force', { type: 'boolean', default: false, describe: 'allow overwriting the input model' })
       .option('json', { type: 'boolean', default: false, describe: 'print the record as JSON' })
+      .option('ratio-s', { type: 'number', describe: 'ftm: channels per prime map (shorthand for --option s=N)' })
       .option('profile', { type: 'string', describe: 'a `profile --json` report: its channel pairing and ghost scales seed the rule' }),
   handler: async (args) => {
     const rule = await resolveRule(args.rule);
     const model = loadModel(args.model);
     const layers = args.layers === 'all' ? undefined : args.layers.split(',').map((s) => s.trim()).filter(Boolean);
     const stats = args.profile ? statsFromProfile(readProfile(args.profile)) : undefined;
-    const result = applyRules(model, [rule], { layers, stats, options: { [rule.name]: parseOptions(args.option) } });
+    const ruleOptions = parseOptions(args.option);
+    if (args.ratioS !== undefined) ruleOptions.s = args.ratioS;
+    const result = applyRules(model, [rule], { layers, stats, options: { [rule.name]: ruleOptions } });
     // The FTM's channel reorders fold into the convs that read them, where the graph allows.
     const folded = rule.name === 'ftm' ? applyRules(result.model, [foldGather]) : undefined;
     const out = folded?.model ?? result.model;
