@@ -26,6 +26,7 @@ export const ftm = defineRule<FtmMatch, FtmOptions>({
     description: 'Replace a k×k Conv by pointwise → depthwise prime maps and S−1 gated neighbor-fusion copies',
     ops: ['Conv'],
     minOpset: 11,
+    knob: { option: 's', values: [2, 3, 4, 6, 8] },
     options: {
       s: { type: 'number', default: 2, description: 'ratio S: one prime map per S output channels' },
       knf: { type: 'number', default: 1, description: 'neighbor-fusion conv1d kernel size (odd)' },

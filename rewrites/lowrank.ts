@@ -21,6 +21,7 @@ export const lowrank = defineRule<LowrankMatch, LowrankOptions>({
   meta: {
     description: 'Replace a k×k Conv by a k×k Conv to r channels and a 1×1 Conv back (truncated SVD of the kernel)',
     ops: ['Conv'],
+    knob: { option: 'budget', values: [0.5, 0.35, 0.25, 0.15, 0.1, 0.05] },
     options: {
       rank: { type: 'number', default: 0, description: 'rank r (an integer ≥ 1); 0 chooses the largest rank within the budget' },
       budget: { type: 'number', default: 0.5, description: 'when rank is 0: parameters of the rewritten layer / those of the original, in (0, 1]' },

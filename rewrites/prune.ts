@@ -23,6 +23,7 @@ export const prune = defineRule<PruneMatch, PruneOptions>({
   meta: {
     description: 'Remove the output channels of a Conv with the smallest kernel L1 norms, and the matching inputs of its consumers',
     ops: ['Conv'],
+    knob: { option: 'ratio', values: [0.5, 0.35, 0.25, 0.15, 0.1] },
     options: {
       ratio: { type: 'number', default: 0.5, description: 'fraction of output channels kept, in (0, 1]: keep = round(ratio·C_out), at least 1' },
     },

@@ -34,8 +34,11 @@ export const ERROR_CODES = {
   // Model features the tool does not handle
   E_UNSUPPORTED: 60,
   E_RUNTIME: 61,
-  // Rewrites
+  // Rewrites and planning
   E_RULE: 70,
+  E_TARGET_UNREACHABLE: 71,
+  // Quality gates (--max-output-error, --min-agreement)
+  E_GATE_FAILED: 80,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

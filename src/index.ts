@@ -28,3 +28,4 @@ export type { ProfileReport, LayerReport, GroupReport, GhostReport, Decibels } f
 export { formatProfile } from './profile/format.js';
 export { statsFromProfile } from './profile/to-stats.js';
 export type { Int } from './ir/node.js';
+export { planRewrites, type Plan, type PlanOptions, type PlannedLayer } from './plan/plan.js';

@@ -23,6 +23,13 @@ export class Builder {
     readonly prefix: string,
   ) {}
 
+  /** Undoes a proposal that will not be committed: disconnects the staged nodes and releases their names. */
+  discard(): void {
+    this.graph.removeNodes(this.nodes);
+    for (const v of this.constants) v.initializer = undefined;
+    this.graph.forget([...this.nodes.flatMap((n) => n.outputs.filter((v): v is Value => v !== null)), ...this.constants]);
+  }
+
   /** One node with one output; `name` is relative to the prefix. */
   op(opType: string, inputs: (Value | null)[], attrs: Attrs = {}, name = opType.toLowerCase()): Value {
     return this.opN(opType, inputs, 1, attrs, name)[0];

@@ -3,6 +3,7 @@ import { ftmError } from '../errors.js';
 import { removeDeadNodes } from '../graph/cleanup.js';
 import { toposort } from '../graph/toposort.js';
 import { validateGraph } from '../graph/validate.js';
+import { isFloatType } from '../ir/dtype.js';
 import { onnxOpset, type Model } from '../ir/model.js';
 import type { Node } from '../ir/node.js';
 import type { Value } from '../ir/value.js';
@@ -101,6 +102,32 @@ function applyAt(rule: AnyRule, node: Node, ctx: RuleContext<Record<string, unkn
   if (problems.length) throw ftmError('E_RULE', `rule "${rule.name}" produced an invalid graph: ${problems.slice(0, 3).join('; ')}`, base.node);
   const record: RewriteRecord = { ...base, status: 'fired', params: b.params, newNodes: b.nodes.map((n) => n.name!) };
   return { record, consumed: match.nodes };
+}
+
+/** What rewriting one node would do, without changing the model: whether the rule fires, and the parameters it would
+ * remove (the matched constants) and add (the proposal's new weights and constants). */
+export interface DryRun {
+  node: string;
+  fires: boolean;
+  reason?: string;
+  removed: number;
+  added: number;
+}
+
+export function dryRun(model: Model, rule: AnyRule, node: Node, options: Record<string, unknown> = {}, stats?: LayerStats): DryRun {
+  const ctx: RuleContext<Record<string, unknown>> = { model, graph: model.graph, options: resolveOptions(rule, options), stats };
+  const key = nodeKey(node);
+  if (!node.isOnnxDomain || !rule.meta.ops.includes(node.opType)) return { node: key, fires: false, reason: `not a ${rule.meta.ops.join('/')} node`, removed: 0, added: 0 };
+  const match = rule.match(node, ctx);
+  if (isNoMatch(match)) return { node: key, fires: false, reason: match.noMatch, removed: 0, added: 0 };
+  const refusal = checkConstants(match);
+  if (refusal) return { node: key, fires: false, reason: refusal, removed: 0, added: 0 };
+  const b = new Builder(ctx.graph, `${key}/${rule.name}`);
+  rule.rewrite(match, b, ctx);
+  const floats = (vs: Value[]) => vs.reduce((n, v) => n + (isFloatType(v.initializer!.dataType) ? v.initializer!.size : 0), 0);
+  const result = { node: key, fires: true, removed: floats(match.constants), added: floats(b.constants) };
+  b.discard();
+  return result;
 }
 
 function checkConstants(match: MatchBase): string | undefined {

@@ -69,6 +69,9 @@ export interface Rule<M extends MatchBase = MatchBase, O extends object = Record
     ops: string[];
     /** Lowest default-domain opset the emitted operators need (e.g. 10 for Slice with inputs). */
     minOpset?: number;
+    /** The option that trades size for accuracy, with values from mildest to strongest: what a planner turns to
+     * reach a target size (FTM: s; lowrank: budget; prune: ratio). */
+    knob?: { option: string; values: number[] };
     options: { [K in keyof O]: OptionSpec };
   };
   match(node: Node, ctx: RuleContext<O>): M | NoMatch;
