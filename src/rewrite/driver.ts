@@ -10,7 +10,7 @@ import type { Value } from '../ir/value.js';
 import { encodeModel } from '../onnx/save.js';
 import { loadModel } from '../onnx/load.js';
 import { Builder } from './builder.js';
-import { isNoMatch, type AnyRule, type LayerStats, type MatchBase, type Params, type Proposal, type RuleContext } from './rule.js';
+import { isNoMatch, type AnyRule, type FitPlan, type LayerStats, type MatchBase, type Params, type Proposal, type RuleContext } from './rule.js';
 
 export interface ApplyOptions {
   /** Names of the nodes to rewrite (node name, or output name for unnamed nodes); default: every node. */
@@ -34,6 +34,8 @@ export interface RewriteRecord {
   /** For fired rewrites: the new weights by role, and the nodes that replaced the match. */
   params?: Params;
   newNodes?: string[];
+  /** For fired rewrites whose rule can fit its weights to data. */
+  fit?: FitPlan;
 }
 
 export interface ApplyResult {
@@ -100,7 +102,7 @@ function applyAt(rule: AnyRule, node: Node, ctx: RuleContext<Record<string, unkn
   toposort(ctx.graph);
   const problems = validateGraph(ctx.graph);
   if (problems.length) throw ftmError('E_RULE', `rule "${rule.name}" produced an invalid graph: ${problems.slice(0, 3).join('; ')}`, base.node);
-  const record: RewriteRecord = { ...base, status: 'fired', params: b.params, newNodes: b.nodes.map((n) => n.name!) };
+  const record: RewriteRecord = { ...base, status: 'fired', params: b.params, newNodes: b.nodes.map((n) => n.name!), fit: proposal.fit };
   return { record, consumed: match.nodes };
 }
 

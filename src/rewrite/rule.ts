@@ -4,6 +4,8 @@ import type { Node } from '../ir/node.js';
 import type { Tensor } from '../ir/tensor.js';
 import type { Value } from '../ir/value.js';
 import type { Builder } from './builder.js';
+import type { ConvGeometry } from '../ir/conv.js';
+import type { PatchStats } from '../fit/patch-stats.js';
 
 /** Why a rule did not fire on a node: data a report can show, not a bare `false`. */
 export interface NoMatch {
@@ -51,9 +53,28 @@ export interface RuleContext<O> {
 /** The new weights of a proposal, by role (`pw.weight`, `affine.scale`, ...): what `init` and fitting fill in. */
 export type Params = Map<string, Tensor>;
 
-/** What a rewrite proposes: which new value replaces each output of the matched nodes. */
+/** Sufficient statistics of a layer's input patches and targets (see src/fit/patch-stats.ts). */
+export type { PatchStats } from '../fit/patch-stats.js';
+
+/**
+ * How the proposal's weights are fitted to data (least squares on streamed statistics; src/fit runs it): the student
+ * value the fitted layer reads, the teacher value it must reproduce, the receptive field between them, and the solve.
+ */
+export interface FitPlan {
+  /** The value of the rewritten (student) model that feeds the fitted weights. */
+  input: Value;
+  /** The name, in the original (teacher) model, of the value to reproduce (the matched conv's pre-activation output). */
+  target: string;
+  /** Input channels, output channels and conv geometry mapping `input` to `target`: the patches to collect. */
+  patches: { cin: number; cout: number; geometry: ConvGeometry };
+  /** Fits the proposal's params from the statistics; returns the relative output errors before and after. */
+  solve(stats: PatchStats, params: Params): { errorBefore: number; errorAfter: number };
+}
+
+/** What a rewrite proposes: which new value replaces each output of the matched nodes, and how to fit its weights. */
 export interface Proposal {
   replace: [old: Value, replacement: Value][];
+  fit?: FitPlan;
 }
 
 /**

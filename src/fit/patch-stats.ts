@@ -1,0 +1,195 @@
+import { ftmError } from '../errors.js';
+import { convOutputSize, type ConvGeometry } from '../ir/conv.js';
+import { DataType } from '../ir/dtype.js';
+import { newModel, type Model } from '../ir/model.js';
+import type { AttrInit } from '../ir/node.js';
+import { Tensor } from '../ir/tensor.js';
+import type { Value } from '../ir/value.js';
+import { Runner, type FloatTensor, type TensorValue } from '../runtime/session.js';
+
+/** The convolution whose input patches are summarized: its input channels, output channels and geometry. */
+export interface PatchLayer {
+  cin: number;
+  cout: number;
+  geometry: ConvGeometry;
+}
+
+/**
+ * Sufficient statistics of a least-squares fit of a layer's outputs Y (C_out channels) on its input patches, over every
+ * output position of every calibration sample. A patch X has `size` = (C_in+1)·k² + 1 entries: entry c·k² + κ is
+ * input channel c at kernel tap κ (row-major taps, as in a Conv weight), where channel C_in is a constant-1 channel
+ * zero-padded like the input (it carries a bias through the padding of a following k×k conv), and the last entry is
+ * an always-1 term for the shift.
+ */
+export interface PatchStats {
+  cin: number;
+  /** Kernel taps k² (kh·kw). */
+  k2: number;
+  cout: number;
+  /** (C_in+1)·k² + 1. */
+  size: number;
+  /** Σ X Xᵀ, size × size, row-major. */
+  xx: Float64Array;
+  /** Σ X Yᵀ, size × C_out, row-major. */
+  xy: Float64Array;
+  /** Σ y_c², per output channel. */
+  yy: Float64Array;
+  /** Number of positions summed over. */
+  count: number;
+}
+
+/** Empty statistics for a layer. */
+export function emptyPatchStats(cin: number, k2: number, cout: number): PatchStats {
+  const size = (cin + 1) * k2 + 1;
+  return { cin, k2, cout, size, xx: new Float64Array(size * size), xy: new Float64Array(size * cout), yy: new Float64Array(cout), count: 0 };
+}
+
+/** Names of the statistics graph's outputs (a graph built here, not the user's). */
+const OUT = { xMean: 'x_mean', yMean: 'y_mean', xx: 'xx_centered', xy: 'xy_centered', yy: 'yy_centered' } as const;
+
+/**
+ * The per-batch statistics graph: inputs `x` [N, C_in, H, W] (the layer's input) and `y` [N, C_out, H', W'] (the
+ * targets). A ones channel is concatenated to x; a Conv with a constant one-hot weight [K, C_in+1, kh, kw] and the
+ * layer's own strides/pads/dilations unfolds the patches (im2col, exact in float32), which become X [K, positions];
+ * Y becomes [C_out, positions]. Both are centered on their batch means before the two GEMMs, so that float32 sums
+ * lose precision relative to the spread of the data rather than to its mean; the means come out too, and the exact
+ * uncentered sums are rebuilt in float64 (PatchStatsCollector.add).
+ */
+export function patchStatsModel(layer: PatchLayer): Model {
+  const { cin, cout, geometry: geo } = layer;
+  const [kh, kw] = checkKernel(geo);
+  const k2 = kh * kw;
+  const rows = (cin + 1) * k2;
+  const model = newModel(13);
+  const g = model.graph;
+  const input = (name: string, channels: number) => {
+    const v = g.define(name);
+    v.type = { kind: 'tensor', elemType: DataType.FLOAT, shape: [{ param: 'N' }, { value: channels }, {}, {}] };
+    g.inputs.push(v);
+    return v;
+  };
+  const x = input('x', cin);
+  const y = input('y', cout);
+  const node = (op: string, inputs: Value[], attrs: Record<string, AttrInit | undefined> = {}, output?: string) =>
+    g.addNode({ op, inputs, attrs, name: op.toLowerCase(), outputs: output ? [output] : undefined }).outputs[0]!;
+  const i64 = (name: string, values: number[]) => g.addInitializer(name, Tensor.int64([values.length], values));
+
+  const first = node('Slice', [x, i64('zero', [0]), i64('one', [1]), i64('channel_axis', [1])]);
+  const ones = node('ConstantOfShape', [node('Shape', [first])], { value: Tensor.float32([1], [1]) });
+  const augmented = node('Concat', [x, ones], { axis: 1 });
+  const unfold = new Float32Array(rows * rows);
+  for (let r = 0; r < rows; r++) unfold[r * rows + r] = 1; // row r = c·k² + κ picks channel c at tap κ
+  const spatial = { kernel_shape: [kh, kw], strides: geo.strides, dilations: geo.dilations, ...(geo.pads ? { pads: geo.pads } : { auto_pad: geo.autoPad }) };
+  const patches = node('Conv', [augmented, g.addInitializer('unfold', Tensor.float32([rows, cin + 1, kh, kw], unfold))], spatial);
+
+  // [N, R, H, W] → [N, R, H·W] → [R, N, H·W] → [R, positions]
+  const perSample = i64('per_sample', [0, 0, -1]);
+  const perRow = i64('per_row', [0, -1]);
+  const matrix = (t: Value) => node('Reshape', [node('Transpose', [node('Reshape', [t, perSample])], { perm: [1, 0, 2] }), perRow]);
+  const xm = matrix(patches);
+  const ym = matrix(y);
+  const xMean = node('ReduceMean', [xm], { axes: [1], keepdims: 1 }, OUT.xMean);
+  const yMean = node('ReduceMean', [ym], { axes: [1], keepdims: 1 }, OUT.yMean);
+  const xc = node('Sub', [xm, xMean]);
+  const yc = node('Sub', [ym, yMean]);
+  const xx = node('Gemm', [xc, xc], { transB: 1 }, OUT.xx);
+  const xy = node('Gemm', [xc, yc], { transB: 1 }, OUT.xy);
+  const yy = node('ReduceSumSquare', [yc], { axes: [1], keepdims: 0 }, OUT.yy);
+  g.outputs.push(xx, xy, yy, xMean, yMean);
+  return model;
+}
+
+/**
+ * Accumulates PatchStats over batches of (x, y) pairs: one onnxruntime run of `patchStatsModel` per batch, merged in
+ * float64. Memory: one batch of activations inside onnxruntime, O(size² + size·C_out) here.
+ */
+export class PatchStatsCollector {
+  readonly stats: PatchStats;
+  private readonly rows: number;
+
+  private constructor(
+    private readonly layer: PatchLayer,
+    private readonly runner: Runner,
+  ) {
+    const [kh, kw] = checkKernel(layer.geometry);
+    this.stats = emptyPatchStats(layer.cin, kh * kw, layer.cout);
+    this.rows = this.stats.size - 1;
+  }
+
+  static async create(layer: PatchLayer, options: { threads?: number } = {}): Promise<PatchStatsCollector> {
+    return new PatchStatsCollector(layer, await Runner.create(patchStatsModel(layer), { threads: options.threads }));
+  }
+
+  /** Adds one batch: x [N, C_in, H, W] the layer's input, y [N, C_out, H', W'] its target output. */
+  async add(x: FloatTensor, y: FloatTensor, where = 'layer'): Promise<void> {
+    const positions = this.checkShapes(x.dims, y.dims, where);
+    if (positions === 0) return;
+    const out = await this.runner.run({ x, y });
+    const f = (name: string) => floats(out[name], where);
+    const [mx, my, cxx, cxy, cyy] = [f(OUT.xMean), f(OUT.yMean), f(OUT.xx), f(OUT.xy), f(OUT.yy)];
+    const { xx, xy, yy, size, cout } = this.stats;
+    const k = this.rows;
+    const p = positions;
+    // Σ X Xᵀ = Σ (X−μ)(X−μ)ᵀ + P·μμᵀ, and the always-1 entry (index k) adds Σ X = P·μ and Σ 1 = P.
+    for (let i = 0; i < k; i++) {
+      const pmi = p * mx[i];
+      for (let j = 0; j < k; j++) xx[i * size + j] += cxx[i * k + j] + pmi * mx[j];
+      xx[i * size + k] += pmi;
+      xx[k * size + i] += pmi;
+      for (let c = 0; c < cout; c++) xy[i * cout + c] += cxy[i * cout + c] + pmi * my[c];
+    }
+    xx[k * size + k] += p;
+    for (let c = 0; c < cout; c++) {
+      xy[k * cout + c] += p * my[c];
+      yy[c] += cyy[c] + p * my[c] * my[c];
+    }
+    this.stats.count += p;
+  }
+
+  async release(): Promise<void> {
+    await this.runner.release();
+  }
+
+  /** Positions in the batch; the layer's geometry must map x's spatial size to y's. */
+  private checkShapes(xd: readonly number[], yd: readonly number[], where: string): number {
+    const { cin, cout, geometry } = this.layer;
+    const show = (d: readonly number[]) => `[${d.join(', ')}]`;
+    if (xd.length !== 4 || yd.length !== 4 || xd[1] !== cin || yd[1] !== cout || xd[0] !== yd[0]) {
+      throw ftmError('E_USAGE', `expected an input [N, ${cin}, H, W] and a target [N, ${cout}, H', W'], found ${show(xd)} and ${show(yd)}`, where);
+    }
+    const spatial = convOutputSize(geometry, xd.slice(2));
+    if (spatial[0] !== yd[2] || spatial[1] !== yd[3]) {
+      throw ftmError('E_USAGE', `the layer maps an input ${show(xd)} to [.., ${spatial.join(', ')}], the target is ${show(yd)}`, where);
+    }
+    return yd[0] * yd[2] * yd[3];
+  }
+}
+
+/**
+ * Streams (layer input, target output) batches through a PatchStatsCollector and returns the statistics over all of
+ * them.
+ */
+export async function collectLayerStats(
+  pairs: AsyncIterable<{ x: FloatTensor; y: FloatTensor }>,
+  layer: PatchLayer,
+  options: { threads?: number; where?: string } = {},
+): Promise<PatchStats> {
+  const collector = await PatchStatsCollector.create(layer, options);
+  try {
+    for await (const { x, y } of pairs) await collector.add(x, y, options.where);
+  } finally {
+    await collector.release();
+  }
+  return collector.stats;
+}
+
+function checkKernel(geo: ConvGeometry): [number, number] {
+  if (geo.kernel.length !== 2) throw ftmError('E_UNSUPPORTED', `layer fitting handles 2-D convolutions, this one has a ${geo.kernel.length}-D kernel`);
+  if (geo.group !== 1) throw ftmError('E_UNSUPPORTED', `layer fitting handles group-1 convolutions, this one has group=${geo.group}`);
+  return [geo.kernel[0], geo.kernel[1]];
+}
+
+function floats(t: TensorValue | undefined, where: string): Float32Array {
+  if (!(t?.data instanceof Float32Array)) throw ftmError('E_RUNTIME', 'expected float32 statistics from onnxruntime', where);
+  return t.data;
+}

@@ -1,0 +1,285 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { ftm, setFtmParams } from '../rewrites/ftm.js';
+import type { FtmWeights } from '../rewrites/ftm-init.js';
+import { ftmLayout, type FtmLayout } from '../rewrites/ftm-layout.js';
+import { loadCalibration, readPreprocessFile } from '../src/calib/index.js';
+import type { CalibrationSet } from '../src/calib/types.js';
+import { captureBatches, collectLayerStats, fitFtmLayer, fitSequential, ftmRatio, outputError, readFtmParams, solveDamped } from '../src/fit/index.js';
+import { applyRules, loadModel, resolvePads, type ConvGeometry, type Model, type Params } from '../src/index.js';
+import { profileModel } from '../src/profile/profile.js';
+import { Runner } from '../src/runtime/session.js';
+import { modelWithInput, randomFloats, randomWeight } from './helpers/build.js';
+import { runOnce } from './helpers/ort.js';
+import { relMaxError } from './helpers/reference.js';
+
+const FIXTURE = 'fixtures/resnet20/';
+const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+
+/** Share of samples whose largest logit is the label. */
+async function top1(model: Model, data: CalibrationSet, labels: number[]): Promise<number> {
+  const runner = await Runner.create(model);
+  let correct = 0, seen = 0;
+  for await (const b of data.batches(100)) {
+    const logits = Object.values(await runner.run({ [data.inputName]: { data: b.data, dims: [b.count, ...data.sampleShape] } }))[0].data as Float32Array;
+    const classes = logits.length / b.count;
+    for (let i = 0; i < b.count; i++, seen++) {
+      const row = logits.subarray(i * classes, (i + 1) * classes);
+      if (row.indexOf(Math.max(...row)) === labels[seen]) correct++;
+    }
+  }
+  await runner.release();
+  return correct / seen;
+}
+
+const geometry = (kernel: number[], o: Partial<ConvGeometry> = {}): ConvGeometry => ({
+  kernel,
+  strides: [1, 1],
+  dilations: [1, 1],
+  pads: [0, 0, 0, 0],
+  autoPad: 'NOTSET',
+  group: 1,
+  ceilMode: false,
+  ...o,
+});
+
+/** Yields one {x, y} pair per batch of `n` samples of x [N, ...] and y [N, ...]. */
+async function* inBatches(x: { data: Float32Array; dims: number[] }, y: { data: Float32Array; dims: number[] }, n: number) {
+  const count = x.dims[0];
+  const xs = x.data.length / count, ys = y.data.length / count;
+  for (let s = 0; s < count; s += n) {
+    const k = Math.min(n, count - s);
+    yield {
+      x: { data: x.data.slice(s * xs, (s + k) * xs), dims: [k, ...x.dims.slice(1)] },
+      y: { data: y.data.slice(s * ys, (s + k) * ys), dims: [k, ...y.dims.slice(1)] },
+    };
+  }
+}
+
+/** PatchStats by plain loops in float64: an explicit im2col of [x; 1] with zero padding, one position at a time. */
+function referenceStats(x: Float32Array, xd: number[], y: Float32Array, yd: number[], geo: ConvGeometry) {
+  const [n, cin, h, w] = xd;
+  const [, cout, oh, ow] = yd;
+  const [kh, kw] = geo.kernel;
+  const k2 = kh * kw;
+  const pads = resolvePads(geo, [h, w]);
+  const size = (cin + 1) * k2 + 1;
+  const xx = new Float64Array(size * size), xy = new Float64Array(size * cout), yy = new Float64Array(cout);
+  const patch = new Float64Array(size);
+  for (let s = 0; s < n; s++)
+    for (let oy = 0; oy < oh; oy++)
+      for (let ox = 0; ox < ow; ox++) {
+        for (let c = 0; c <= cin; c++)
+          for (let ky = 0; ky < kh; ky++)
+            for (let kx = 0; kx < kw; kx++) {
+              const iy = oy * geo.strides[0] - pads[0] + ky * geo.dilations[0];
+              const ix = ox * geo.strides[1] - pads[1] + kx * geo.dilations[1];
+              const inside = iy >= 0 && ix >= 0 && iy < h && ix < w;
+              patch[c * k2 + ky * kw + kx] = !inside ? 0 : c === cin ? 1 : x[((s * cin + c) * h + iy) * w + ix];
+            }
+        patch[size - 1] = 1;
+        for (let i = 0; i < size; i++) {
+          for (let j = 0; j < size; j++) xx[i * size + j] += patch[i] * patch[j];
+          for (let c = 0; c < cout; c++) xy[i * cout + c] += patch[i] * y[((s * cout + c) * oh + oy) * ow + ox];
+        }
+        for (let c = 0; c < cout; c++) yy[c] += y[((s * cout + c) * oh + oy) * ow + ox] ** 2;
+      }
+  return { xx, xy, yy, count: n * oh * ow };
+}
+
+describe('damped Cholesky solve', () => {
+  it('solves an SPD system, and gives finite minimum-energy answers for singular and zero ones', () => {
+    const n = 6;
+    const r = randomFloats(n * n, 5);
+    const m = new Float64Array(n * n);
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) for (let k = 0; k < n; k++) m[i * n + j] += r[i * n + k] * r[j * n + k];
+    const x = Float64Array.from(randomFloats(n, 6));
+    const b = Float64Array.from({ length: n }, (_, i) => x.reduce((s, v, j) => s + m[i * n + j] * v, 0));
+    expect(relMaxError(solveDamped(m, b, n, 0), x)).toBeLessThan(1e-9);
+    expect(relMaxError(solveDamped(m, b, n, 1e-9), x)).toBeLessThan(1e-5);
+    // rank 1: v vᵀ z = v → z ≈ v/‖v‖² (the component the data excites), nothing along unexcited directions
+    const v = Float64Array.from([1, 2, 0, -1]);
+    const singular = Float64Array.from({ length: 16 }, (_, k) => v[k >> 2] * v[k & 3]);
+    const z = solveDamped(singular, v, 4);
+    expect(relMaxError(z, v.map((e) => e / 6))).toBeLessThan(1e-4);
+    expect(Array.from(solveDamped(new Float64Array(9), Float64Array.from([1, 2, 3]), 3))).toEqual([0, 0, 0]);
+  });
+});
+
+describe('patch statistics on onnxruntime', () => {
+  const cases = [
+    { name: '3×3, strides [2,1], asymmetric pads, dilation [1,2]', cin: 3, cout: 4, h: 7, w: 8, geo: geometry([3, 3], { strides: [2, 1], pads: [1, 0, 2, 1], dilations: [1, 2] }) },
+    { name: '1×1 stride 2 (a shortcut)', cin: 5, cout: 3, h: 6, w: 6, geo: geometry([1, 1], { strides: [2, 2] }) },
+    { name: '2×2 auto_pad SAME_UPPER', cin: 2, cout: 2, h: 5, w: 4, geo: geometry([2, 2], { pads: undefined, autoPad: 'SAME_UPPER' }) },
+  ];
+  it.each(cases)('$name: equal an explicit float64 im2col (relative 1e-6), merged over 3 batches', async ({ cin, cout, h, w, geo }) => {
+    const n = 5;
+    const pads = resolvePads(geo, [h, w]);
+    const oh = Math.floor((h + pads[0] + pads[2] - geo.dilations[0] * (geo.kernel[0] - 1) - 1) / geo.strides[0]) + 1;
+    const ow = Math.floor((w + pads[1] + pads[3] - geo.dilations[1] * (geo.kernel[1] - 1) - 1) / geo.strides[1]) + 1;
+    // inputs with a mean far from zero, as post-ReLU activations have: the centered GEMMs must keep precision
+    const x = { data: randomFloats(n * cin * h * w, 1).map((v) => 3 + v), dims: [n, cin, h, w] };
+    const y = { data: randomFloats(n * cout * oh * ow, 2).map((v) => 2 * v - 1), dims: [n, cout, oh, ow] };
+    const got = await collectLayerStats(inBatches(x, y, 2), { cin, cout, geometry: geo }, { threads: 1 });
+    const want = referenceStats(x.data, x.dims, y.data, y.dims, geo);
+    expect(got.size).toBe((cin + 1) * geo.kernel[0] * geo.kernel[1] + 1);
+    expect(got.count).toBe(want.count);
+    expect(relMaxError(got.xx, want.xx)).toBeLessThan(1e-6);
+    expect(relMaxError(got.xy, want.xy)).toBeLessThan(1e-6);
+    expect(relMaxError(got.yy, want.yy)).toBeLessThan(1e-6);
+  });
+
+  it('refuses a target whose shape the layer cannot produce', async () => {
+    const x = { data: new Float32Array(2 * 2 * 4 * 4), dims: [2, 2, 4, 4] };
+    const y = { data: new Float32Array(2 * 3 * 4 * 4), dims: [2, 3, 4, 4] };
+    await expect(collectLayerStats(inBatches(x, y, 2), { cin: 2, cout: 3, geometry: geometry([3, 3]) })).rejects.toMatchObject({ code: 'E_USAGE' });
+  });
+});
+
+/** x [N, cin, size, size] (a graph input) → Conv(w, b) → y. */
+function singleConv(cin: number, cout: number, k: number, attrs: Record<string, number[]>, size: number): Model {
+  const { model, g, x } = modelWithInput(['N', cin, size, size]);
+  const conv = g.addNode({ op: 'Conv', inputs: [x, randomWeight(g, 'w', [cout, cin, k, k], 11), randomWeight(g, 'b', [cout], 12)], name: 'conv', attrs });
+  g.outputs.push(conv.outputs[0]!);
+  return model;
+}
+
+const params = (r: ReturnType<typeof applyRules>): Params => r.records.find((x) => x.status === 'fired')!.params!;
+
+describe('FTM module weights in the rewrite params', () => {
+  it('readFtmParams inverts setFtmParams in both forms (S=3, short last group)', () => {
+    const model = singleConv(3, 8, 3, { pads: [1, 1, 1, 1] }, 5);
+    const layout = ftmLayout(8, 3) as FtmLayout;
+    const w: FtmWeights = {
+      pw: randomFloats(3 * 3, 1),
+      pwBias: randomFloats(3, 2),
+      dw: randomFloats(3 * 9, 3),
+      gates: [new Float32Array(1), new Float32Array(1)],
+      scale: randomFloats(8, 4),
+      shift: randomFloats(8, 5),
+    };
+    for (const form of ['folded', 'module']) {
+      const p = params(applyRules(model, [ftm], { options: { ftm: { s: 3, form, includeFirst: true } } }));
+      expect(ftmRatio(p)).toBe(3);
+      setFtmParams(p, w, layout);
+      const back = readFtmParams(p, layout, 3, 9);
+      for (const key of ['pw', 'pwBias', 'dw', 'scale', 'shift'] as const) expect(Array.from(back[key])).toEqual(Array.from(w[key]));
+      expect(back.gates.map((g) => Array.from(g))).toEqual([[0], [0]]);
+    }
+  });
+});
+
+describe('fitting one FTM layer', () => {
+  it('recovers an exactly FTM-representable layer (rank-1 primes, scaled ghosts, pw bias through stride-2 padding) from a perturbed init', async () => {
+    const [cin, cout, k, size, n] = [4, 6, 3, 9, 16];
+    const attrs = { strides: [2, 2], pads: [1, 1, 1, 1] };
+    const model = singleConv(cin, cout, k, attrs, size);
+    const opts = (form: string) => ({ options: { ftm: { form, includeFirst: true } } });
+    const truth = applyRules(model, [ftm], opts('module'));
+    const layout = ftmLayout(cout, 2) as FtmLayout;
+    const exact: FtmWeights = {
+      pw: randomFloats(3 * cin, 21),
+      pwBias: randomFloats(3, 22),
+      dw: randomFloats(3 * 9, 23),
+      gates: [new Float32Array(1)],
+      scale: randomFloats(cout, 24).map((v) => Math.sign(v) * (0.5 + Math.abs(v))),
+      shift: randomFloats(cout, 25),
+    };
+    setFtmParams(params(truth), exact, layout);
+    const x = { data: randomFloats(n * cin * size * size, 26), dims: [n, cin, size, size] };
+    const yName = truth.model.graph.outputs[0].name;
+    const y = { data: (await runOnce(truth.model, { x }))[yName], dims: [n, cout, 5, 5] };
+    const stats = await collectLayerStats(inBatches(x, y, 8), { cin, cout, geometry: geometry([k, k], attrs) });
+
+    const noise = (a: Float32Array, seed: number, amount: number) => a.map((v, i) => v + amount * randomFloats(a.length, seed)[i]);
+    const init = { ...exact, pw: noise(exact.pw, 31, 0.3), pwBias: noise(exact.pwBias, 32, 0.3), dw: noise(exact.dw, 33, 0.3), scale: noise(exact.scale, 34, 0.3), shift: noise(exact.shift, 35, 0.3) };
+    const fit = fitFtmLayer(stats, init, layout, 9, cin, { iterations: 60 });
+    expect(fit.errorBefore).toBeGreaterThan(0.05);
+    expect(fit.errorAfter).toBeLessThan(1e-6);
+    for (let i = 1; i < fit.history.length; i++) expect(fit.history[i]).toBeLessThanOrEqual(fit.history[i - 1] * (1 + 1e-9));
+
+    // the fitted weights, written into the folded form, reproduce the layer on onnxruntime
+    const student = applyRules(model, [ftm], opts('folded'));
+    setFtmParams(params(student), fit.weights, layout);
+    const got = (await runOnce(student.model, { x }))[student.model.graph.outputs[0].name];
+    expect(relMaxError(got, y.data)).toBeLessThan(1e-3);
+  });
+});
+
+describe('fitting the fixture ResNet-20', async () => {
+  const teacher = loadModel(`${FIXTURE}model.onnx`);
+  const preprocess = readPreprocessFile(`${FIXTURE}preprocess.json`);
+  const calib = await loadCalibration(`${FIXTURE}calib`, teacher, { ...preprocess, limit: 64 });
+  const test = await loadCalibration(`${FIXTURE}test`, teacher, { ...preprocess, limit: 200, onWarning: () => undefined });
+
+  /** The layer's relative error measured directly: teacher's conv output against the student's value feeding `next`. */
+  async function measuredError(student: Model, conv: string, next: string, data: CalibrationSet): Promise<number> {
+    const y = teacher.graph.nodes.find((n) => n.name === conv)!.outputs[0]!.name;
+    const s = student.graph.nodes.find((n) => n.name === next)!.inputs[0]!.name;
+    let err = 0, squares = 0, count = 0;
+    let sums: Float64Array | undefined;
+    for await (const b of captureBatches(data, { t: { model: teacher, value: y }, s: { model: student, value: s } }, { batchSize: 64 })) {
+      const [, c, h, w] = b.t.dims;
+      sums ??= new Float64Array(c);
+      b.t.data.forEach((v, i) => {
+        err += (v - b.s.data[i]) ** 2;
+        squares += v * v;
+        sums![Math.floor(i / (h * w)) % c] += v;
+      });
+      count += b.t.dims[0] * h * w;
+    }
+    return err / (squares - sums!.reduce((a, v) => a + (v * v) / count, 0));
+  }
+
+  it('a real layer: the fitted error is far below the data-free one, and equals the error measured on onnxruntime', async () => {
+    const layer = '/layer2/layer2.1/conv1/Conv';
+    const profile = await profileModel(teacher, calib, { layers: [layer] });
+    const stats = { [layer]: { groups: profile.layers[0].groups.map((g) => [g.prime, ...g.ghosts.map((x) => x.channel)]) } };
+    const student = applyRules(teacher, [ftm], { layers: [layer], stats });
+    const report = await fitSequential(teacher, student.model, student.records, calib, { stats });
+    const { errorBefore, errorAfter } = report.layers[0];
+    console.log(`${layer}, profiler pairing, 64 images: relative error data-free ${errorBefore.toFixed(4)} → fitted ${errorAfter.toFixed(4)}`);
+    expect(errorAfter).toBeLessThan(0.5 * errorBefore);
+    const measured = await measuredError(student.model, layer, '/layer2/layer2.1/relu1/Relu', calib);
+    expect(Math.abs(measured - errorAfter)).toBeLessThan(1e-3 * errorAfter);
+  });
+
+  it('two layers: sequential fitting beats independent fitting at the model output', async () => {
+    const layers = ['/layer1/layer1.0/conv1/Conv', '/layer1/layer1.0/conv2/Conv'];
+    const run = async (mode: 'sequential' | 'independent') => {
+      const student = applyRules(teacher, [ftm], { layers });
+      const report = await fitSequential(teacher, student.model, student.records, calib, { mode });
+      return { report, error: await outputError(teacher, student.model, test) };
+    };
+    const seq = await run('sequential');
+    const ind = await run('independent');
+    console.log(`layer1.0 conv1+conv2, logit error on 200 test images: sequential ${seq.error.toFixed(4)}, independent ${ind.error.toFixed(4)}`);
+    expect(seq.report.passes).toBe(4);
+    expect(ind.report.passes).toBe(2);
+    // the first layer sees the same input either way; the second sees the student's own input only in sequential mode
+    expect(seq.report.layers[0].errorAfter).toBeCloseTo(ind.report.layers[0].errorAfter, 6);
+    expect(seq.error).toBeLessThan(ind.error);
+  });
+
+  it('the whole model: all 20 qualifying convs fitted in sequence on 64 images keep most of the accuracy', async () => {
+    const profile = await profileModel(teacher, calib);
+    const stats = Object.fromEntries(profile.layers.filter((l) => l.qualifies).map((l) => [l.layer, { groups: l.groups.map((g) => [g.prime, ...g.ghosts.map((x) => x.channel)]) }]));
+    const student = applyRules(teacher, [ftm], { stats });
+    const report = await fitSequential(teacher, student.model, student.records, calib, { stats });
+    expect(report.layers.length).toBe(20);
+    for (const l of report.layers) expect(l.errorAfter).toBeLessThan(l.errorBefore);
+    const first200 = (await loadCalibration(`${FIXTURE}test`, teacher, { ...preprocess, onWarning: () => undefined })).subset(Array.from({ length: 200 }, (_, i) => i));
+    const labels = (JSON.parse(readFileSync(`${FIXTURE}test/labels.json`, 'utf8')) as number[]).slice(0, 200);
+    const [fitted, dataFree, original] = [await top1(student.model, first200, labels), await top1(applyRules(teacher, [ftm], { stats }).model, first200, labels), await top1(teacher, first200, labels)];
+    console.log(`all 20 layers, 64 images, ${report.seconds.toFixed(1)} s: top-1 on 200 test images ${pct(original)} teacher, ${pct(dataFree)} data-free, ${pct(fitted)} fitted`);
+    expect(fitted).toBeGreaterThan(0.7);
+    expect(dataFree).toBeLessThan(0.3);
+  });
+
+  it('refuses records that do not belong to the models', async () => {
+    const student = applyRules(teacher, [ftm], { layers: ['/layer1/layer1.0/conv1/Conv'] });
+    const other = applyRules(teacher, [ftm], { layers: ['/layer1/layer1.0/conv1/Conv'] });
+    await expect(fitSequential(teacher, other.model, student.records, calib)).rejects.toMatchObject({ code: 'E_USAGE' });
+    await expect(fitSequential(teacher, student.model, [], calib)).rejects.toMatchObject({ code: 'E_USAGE' });
+  });
+});
