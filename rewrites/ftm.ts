@@ -1,7 +1,11 @@
-import { convGeometry, defineRule, ftmError, noMatch, type Builder, type MatchBase, type Node, type Params, type Tensor, type Value } from '../src/index.js';
-import { canFold, foldAffine } from './ftm-fold.js';
-import { initFtmDataFree, type FtmWeights } from './ftm-init.js';
+import { convGeometry, defineRule, noMatch, type Builder, type ConvGeometry, type FitPlan, type MatchBase, type Node, type Tensor, type Value } from '../src/index.js';
+import { foldGather } from './fold-gather.js';
+import { fitFtmLayer } from './ftm-fit.js';
+import { initFtmDataFree } from './ftm-init.js';
 import { channelIndices, ftmLayout, type FtmLayout } from './ftm-layout.js';
+import { readFtmParams, setFtmParams } from './ftm-params.js';
+
+export { readFtmParams, setFtmParams };
 
 export interface FtmOptions {
   s: number;
@@ -27,6 +31,7 @@ export const ftm = defineRule<FtmMatch, FtmOptions>({
     ops: ['Conv'],
     minOpset: 11,
     knob: { option: 's', values: [2, 3, 4, 6, 8] },
+    finalize: [foldGather],
     options: {
       s: { type: 'number', default: 2, description: 'ratio S: one prime map per S output channels' },
       knf: { type: 'number', default: 1, description: 'neighbor-fusion conv1d kernel size (odd)' },
@@ -61,13 +66,13 @@ export const ftm = defineRule<FtmMatch, FtmOptions>({
     if (options.form === 'folded') {
       const copies = b.Concat(Array<Value>(s).fill(u), 1, 'copies');
       const affine = b.Add(b.Mul(copies, b.param('affine.scale', [1, m * s, 1, 1]), 'affine/scale'), b.param('affine.shift', [1, m * s, 1, 1]), 'affine/shift');
-      return { replace: [[match.y, reorder(b, affine, channelIndices(match.layout, (j, t) => t * m + j), m * s)]] };
+      return { replace: [[match.y, reorder(b, affine, channelIndices(match.layout, (j, t) => t * m + j), m * s)]], fit: fitPlan(match, geo) };
     }
     let out = u;
     for (let t = 1, c = m; t < s; t++, c *= 2) out = neighborFusion(b, out, c, t, options.knf);
     out = reorder(b, out, channelIndices(match.layout, (j, t) => t * m + j), m * 2 ** (s - 1));
     out = b.Mul(out, b.param('affine.scale', [1, channels, 1, 1]), 'affine/scale');
-    return { replace: [[match.y, b.Add(out, b.param('affine.shift', [1, channels, 1, 1]), 'affine/shift')]] };
+    return { replace: [[match.y, b.Add(out, b.param('affine.shift', [1, channels, 1, 1]), 'affine/shift')]], fit: fitPlan(match, geo) };
   },
 
   init(match, params, { options, stats }) {
@@ -76,6 +81,26 @@ export const ftm = defineRule<FtmMatch, FtmOptions>({
     setFtmParams(params, weights, match.layout);
   },
 });
+
+/**
+ * Fitting the module to the original conv's output (before its activation), on the input the module reads: the current
+ * params (data-free init, or an earlier fit) start an alternating least-squares solve (ftm-fit.ts; maths: ftm.md) whose
+ * result is written back in the proposal's form.
+ */
+function fitPlan(match: FtmMatch, geometry: ConvGeometry): FitPlan {
+  const [cout, cin, kh, kw] = match.weight.dims;
+  const k2 = kh * kw;
+  return {
+    input: match.x,
+    target: match.y.name,
+    patches: { cin, cout, geometry },
+    solve(stats, params, options) {
+      const fit = fitFtmLayer(stats, readFtmParams(params, match.layout, cin, k2, match.conv.label), match.layout, k2, cin, options);
+      setFtmParams(params, fit.weights, match.layout);
+      return { errorBefore: fit.errorBefore, errorAfter: fit.errorAfter };
+    },
+  };
+}
 
 /** out ⊕ out·σ(conv1d_channels(GAP(out))): the paper's neighbor fusion; for k_nf = 1 the conv1d is one scalar Mul. */
 function neighborFusion(b: Builder, out: Value, channels: number, t: number, knf: number): Value {
@@ -97,22 +122,4 @@ function reorder(b: Builder, x: Value, indices: number[], available: number): Va
   const inOrder = indices.every((k, c) => k === c);
   if (inOrder) return indices.length === available ? x : b.Slice(x, 1, 0, indices.length, 'slice');
   return b.Gather(x, indices, 1, 'order');
-}
-
-/** Writes module-form weights into a proposal's params, folding them when the proposal is the folded form. */
-export function setFtmParams(params: Params, w: FtmWeights, layout: FtmLayout): void {
-  const set = (role: string, data: Float32Array) => (params.get(role)!.data as Float32Array).set(data);
-  set('pw.weight', w.pw);
-  set('pw.bias', w.pwBias);
-  set('dw.weight', w.dw);
-  if (!params.has('nf1.weight') && layout.s > 1) {
-    if (!canFold(w)) throw ftmError('E_RULE', 'the folded FTM form needs zero neighbor-fusion weights: use form "module"');
-    const folded = foldAffine(w, layout);
-    set('affine.scale', folded.scale);
-    set('affine.shift', folded.shift);
-    return;
-  }
-  w.gates.forEach((g, i) => set(`nf${i + 1}.weight`, g));
-  set('affine.scale', w.scale);
-  set('affine.shift', w.shift);
 }

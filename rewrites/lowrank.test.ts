@@ -2,8 +2,11 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { applyRules, loadModel, printGraph, Tensor, type AttrInit, type Model, type RewriteRecord } from '../src/index.js';
 import { loadCalibration, readPreprocessFile } from '../src/calib/index.js';
+import { fitSequential } from '../src/fit/index.js';
 import { modelWithInput, randomFloats, randomWeight } from '../test/helpers/build.js';
 import { expectGolden } from '../test/helpers/golden.js';
+import { measuredLayerError } from '../test/helpers/layer-error.js';
+import { memoryCalibration } from '../test/helpers/memory-calib.js';
 import { runOnce } from '../test/helpers/ort.js';
 import { chooseRank, lowrank } from './lowrank.js';
 
@@ -188,6 +191,56 @@ describe('lowrank', () => {
         expect.objectContaining({ node: 'a', status: 'refused', reason: '"w" is shared with Conv "b", outside the match' }),
         expect.objectContaining({ node: 'b', status: 'refused', reason: '"w" is shared with Conv "a", outside the match' }),
       ]);
+    });
+  });
+
+  describe('fitted to data (reduced-rank regression on patch statistics)', () => {
+    /** x → Relu → Conv(6→8, 3×3, stride 2, pad 1) with weight `w` and a bias, and 48 random samples. */
+    function teacherWith(w: Float32Array) {
+      const { model, g, x } = modelWithInput(['N', 6, 9, 9]);
+      const relu = g.addNode({ op: 'Relu', inputs: [x], name: 'pre' }).outputs[0]!;
+      const conv = g.addNode({ op: 'Conv', inputs: [relu, g.addInitializer('w', Tensor.float32([8, 6, 3, 3], w)), randomWeight(g, 'b', [8], 2)], name: 'conv', attrs: { pads: [1, 1, 1, 1], strides: [2, 2] } });
+      g.outputs.push(conv.outputs[0]!);
+      return { model, calib: memoryCalibration('x', [6, 9, 9], randomFloats(48 * 6 * 81, 3)) };
+    }
+    const fitted = async (model: Model, calib: ReturnType<typeof memoryCalibration>, rank: number, scramble = false) => {
+      const student = applyRules(model, [lowrank], { options: { lowrank: { rank } } });
+      const record = one(student.records);
+      expect(record.fit).toHaveLength(1);
+      expect(record.fit![0]).toMatchObject({ target: 'conv_out0', patches: { cin: 6, cout: 8 } });
+      if (scramble) for (const [i, t] of [...record.params!.values()].entries()) (t.data as Float32Array).set(randomFloats(t.size, 40 + i));
+      const report = await fitSequential(model, student.model, student.records, calib, { threads: 1 });
+      return { student: student.model, ...report.layers[0] };
+    };
+
+    it('recovers a rank-r layer exactly from any init', async () => {
+      // W = A·B: rank 3 over 8 outputs and 54 patch entries
+      const a = randomFloats(8 * 3, 11), bm = randomFloats(3 * 54, 12);
+      const w = Float32Array.from({ length: 8 * 54 }, (_, k) => [0, 1, 2].reduce((s, i) => s + a[Math.floor(k / 54) * 3 + i] * bm[i * 54 + (k % 54)], 0));
+      const { model, calib } = teacherWith(w);
+      const fit = await fitted(model, calib, 3, true);
+      expect(fit.errorBefore).toBeGreaterThan(0.5);
+      // errors from the statistics are exact up to their float32 accumulation (a floor near 1e-6); onnxruntime's are not
+      expect(fit.errorAfter).toBeLessThan(1e-5);
+      expect(await measuredLayerError(model, 'conv_out0', fit.student, 'conv_out0', calib)).toBeLessThan(1e-9);
+    });
+
+    it('beats the data-free truncated SVD on a full-rank layer, with the error measured on onnxruntime', async () => {
+      const { model, calib } = teacherWith(randomFloats(8 * 54, 1));
+      for (const rank of [1, 2, 4]) {
+        const fit = await fitted(model, calib, rank);
+        expect(fit.errorAfter).toBeLessThan(fit.errorBefore);
+        const measured = await measuredLayerError(model, 'conv_out0', fit.student, 'conv_out0', calib);
+        expect(Math.abs(measured - fit.errorAfter)).toBeLessThan(1e-4 * fit.errorAfter);
+      }
+    });
+
+    it('makes no fit plan for a 1-D convolution (patch statistics are 2-D)', () => {
+      const { model, g, x } = modelWithInput(['N', 4, 9]);
+      g.outputs.push(g.addNode({ op: 'Conv', inputs: [x, randomWeight(g, 'w', [6, 4, 3], 1)], name: 'conv' }).outputs[0]!);
+      const r = one(applyRules(model, [lowrank], { options: { lowrank: { ...first, rank: 2 } } }).records);
+      expect(r.status).toBe('fired');
+      expect(r.fit).toBeUndefined();
     });
   });
 

@@ -1,4 +1,5 @@
 import { convGeometry, DataType, defineRule, dtypeName, noMatch, truncatedSvd, type MatchBase, type NoMatch, type Node, type Tensor, type Value } from '../src/index.js';
+import { fitLowrank } from './lowrank-fit.js';
 
 export interface LowrankOptions {
   rank: number;
@@ -15,7 +16,10 @@ export interface LowrankMatch extends MatchBase {
   rank: number;
 }
 
-/** Conv(C_in→C_out, k×k) → Conv(C_in→r, k×k) → Conv(r→C_out, 1×1), by truncated SVD. The maths: lowrank.md. */
+/**
+ * Conv(C_in→C_out, k×k) → Conv(C_in→r, k×k) → Conv(r→C_out, 1×1), by truncated SVD; 2-D convs can then be fitted to
+ * data (reduced-rank regression, lowrank-fit.ts). The maths: lowrank.md.
+ */
 export const lowrank = defineRule<LowrankMatch, LowrankOptions>({
   name: 'lowrank',
   meta: {
@@ -51,7 +55,13 @@ export const lowrank = defineRule<LowrankMatch, LowrankOptions>({
     const spatial = { kernel_shape: kernel, strides: geo.strides, dilations: geo.dilations, ...(geo.pads ? { pads: geo.pads } : { auto_pad: geo.autoPad }) };
     const h = b.Conv(match.x, b.param('k.weight', [match.rank, cin, ...kernel]), null, spatial, 'k');
     const y = b.Conv(h, b.param('pw.weight', [cout, match.rank, ...kernel.map(() => 1)]), b.param('pw.bias', [cout]), {}, 'pw');
-    return { replace: [[match.y, y]] };
+    // Patch statistics are 2-D: N-d convolutions keep their data-free factorization.
+    if (kernel.length !== 2) return { replace: [[match.y, y]] };
+    const where = match.conv.label;
+    return {
+      replace: [[match.y, y]],
+      fit: { input: match.x, target: match.y.name, patches: { cin, cout, geometry: geo }, solve: (stats, params, options) => fitLowrank(stats, params, options, where) },
+    };
   },
 
   init(match, params) {

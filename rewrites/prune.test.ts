@@ -1,8 +1,11 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { applyRules, loadModel, printGraph, Tensor, type AttrInit, type Graph, type Model, type RewriteRecord, type Value } from '../src/index.js';
+import { fitSequential } from '../src/fit/index.js';
 import { modelWithInput, randomFloats, randomWeight } from '../test/helpers/build.js';
 import { expectGolden } from '../test/helpers/golden.js';
+import { measuredLayerError } from '../test/helpers/layer-error.js';
+import { memoryCalibration } from '../test/helpers/memory-calib.js';
 import { runOnce } from '../test/helpers/ort.js';
 import { prune } from './prune.js';
 
@@ -144,14 +147,69 @@ describe('prune', () => {
   it('names the sliced weights by role', () => {
     const { records } = pruneAt(chain('rich').model, 0.5);
     expect([...records[0].params!.keys()]).toEqual([
-      'conv.weight', 'conv.bias', 'chan0.scale', 'chan0.bias', 'chan0.mean', 'chan0.var', 'chan1.operand', 'chan2.operand', 'consumer0.weight',
+      'conv.weight', 'conv.bias', 'chan0.scale', 'chan0.bias', 'chan0.mean', 'chan0.var', 'chan1.operand', 'chan2.operand', 'consumer0.weight', 'consumer0.bias',
     ]);
     expect(records[0].params!.get('chan1.operand')!.dims).toEqual([1, 4, 1, 1]);
     expect(records[0].params!.get('chan2.operand')!.dims).toEqual([4, 1, 1]);
     const dw = pruneAt(chain('dw').model, 0.5);
-    expect([...dw.records[0].params!.keys()]).toEqual(['conv.weight', 'conv.bias', 'chan1.weight', 'chan1.bias', 'consumer0.weight']);
+    expect([...dw.records[0].params!.keys()]).toEqual(['conv.weight', 'conv.bias', 'chan1.weight', 'chan1.bias', 'consumer0.weight', 'consumer0.bias']);
     expect(dw.model.graph.nodes.find((n) => n.name?.endsWith('chan1/Conv'))!.getInt('group')).toBe(4);
-    expect([...pruneAt(chain('branch').model, 0.5).records[0].params!.keys()]).toEqual(['conv.weight', 'conv.bias', 'consumer0.weight', 'consumer1.weight']);
+    // a Conv consumer's bias is a param (zero when it had none: conv "a"), so that fitting can set it; a Gemm's is kept
+    const branch = pruneAt(chain('branch').model, 0.5).records[0].params!;
+    expect([...branch.keys()]).toEqual(['conv.weight', 'conv.bias', 'consumer0.weight', 'consumer0.bias', 'consumer1.weight', 'consumer1.bias']);
+    expect(Array.from(branch.get('consumer0.bias')!.data as Float32Array)).toEqual([0, 0, 0, 0, 0]);
+    expect([...pruneAt(chain('gemm').model, 0.5).records[0].params!.keys()]).toEqual(['conv.weight', 'conv.bias', 'consumer0.weight']);
+  });
+
+  describe('fitted to data (the consumer convs refitted on the kept channels)', () => {
+    const calib = memoryCalibration('x', [4, 6, 6], randomFloats(48 * 4 * 36, 7));
+    const fitted = async (model: Model, ratio: number, scramble = false) => {
+      const student = pruneAt(model, ratio);
+      const record = one(student.records);
+      if (scramble) for (const t of [record.params!.get('consumer0.weight')!, record.params!.get('consumer0.bias')!]) (t.data as Float32Array).set(randomFloats(t.size, 50));
+      const report = await fitSequential(model, student.model, student.records, calib, { threads: 1 });
+      return { student: student.model, record, report };
+    };
+
+    it('one plan per Conv consumer: the kept channels as input, the original consumer output as target', () => {
+      const { records, model } = pruneAt(chain('branch').model, 0.5);
+      const plans = one(records).fit!;
+      expect(plans.map((p) => [p.target, p.patches.cin, p.patches.cout, p.patches.geometry.kernel])).toEqual([['a_out0', 4, 5, [3, 3]], ['b_out0', 4, 5, [1, 1]]]);
+      const relu = model.graph.nodes.find((n) => n.name === 'conv1/prune/chan0/Relu')!.outputs[0];
+      for (const p of plans) expect(p.input).toBe(relu);
+      expect(one(pruneAt(chain('gemm').model, 0.5).records).fit).toBeUndefined();
+    });
+
+    it('removing zero-kernel channels and refitting keeps the layer exact, even from a scrambled consumer', async () => {
+      const { model } = chain('relu', undefined, [1, 4, 6]);
+      for (const scramble of [false, true]) {
+        const { student, report } = await fitted(model, 5 / 8, scramble);
+        const [layer] = report.layers;
+        expect(layer).toMatchObject({ rule: 'prune', layer: 'conv1', target: 'conv2_out0' });
+        // errors from the statistics are exact up to their float32 accumulation (a floor near 1e-6); onnxruntime's are not
+        if (scramble) expect(layer.errorBefore).toBeGreaterThan(0.5);
+        else expect(layer.errorBefore).toBeLessThan(1e-5);
+        expect(layer.errorAfter).toBeLessThan(1e-5);
+        expect(await measuredLayerError(model, 'conv2_out0', student, 'conv2_out0', calib)).toBeLessThan(1e-9);
+      }
+    });
+
+    it('at ratio 0.5 the refitted consumer beats the sliced one, with the error measured on onnxruntime', async () => {
+      for (const tail of ['relu', 'rich', 'dw'] as const) {
+        const { model } = chain(tail);
+        const { student, report } = await fitted(model, 0.5);
+        const [layer] = report.layers;
+        expect(layer.errorAfter).toBeLessThan(0.9 * layer.errorBefore);
+        const measured = await measuredLayerError(model, 'conv2_out0', student, 'conv2_out0', calib);
+        expect(Math.abs(measured - layer.errorAfter)).toBeLessThan(1e-4 * layer.errorAfter);
+      }
+    });
+
+    it('fits every consumer of a branching output', async () => {
+      const { report } = await fitted(chain('branch').model, 0.5);
+      expect(report.layers.map((l) => l.target)).toEqual(['a_out0', 'b_out0']);
+      for (const l of report.layers) expect(l.errorAfter).toBeLessThan(l.errorBefore);
+    });
   });
 
   it('prints the expected graphs (golden)', () => {

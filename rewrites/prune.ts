@@ -1,4 +1,4 @@
-import { DataType, defineRule, dtypeName, isNoMatch, noMatch, type AttrInit, type MatchBase, type Node, type Tensor, type Value } from '../src/index.js';
+import { convGeometry, DataType, defineRule, dtypeName, isNoMatch, noMatch, refitConv, type AttrInit, type FitPlan, type MatchBase, type Node, type Tensor, type Value } from '../src/index.js';
 import { attrInits } from './prune-attrs.js';
 import { followChannels, type ChannelSlice, type PrunePath } from './prune-path.js';
 
@@ -13,11 +13,16 @@ export interface PruneMatch extends MatchBase {
   path: PrunePath;
   /** Every constant sliced to `keep`: the conv's weight and bias, then those of the path. */
   slices: ChannelSlice[];
+  /** Each Conv consumer with its bias (undefined: none): the bias becomes a param, so that fitting can set it. */
+  biases: Map<Node, Value | undefined>;
   /** The attributes of each of `nodes`, for their copies. */
   attrs: Record<string, AttrInit>[];
 }
 
-/** Removes a Conv's output channels of least L1 norm and the matching input channels of its consumers. Maths: prune.md. */
+/**
+ * Removes a Conv's output channels of least L1 norm and the matching input channels of its consumers; the consumer
+ * convs can then be refitted to data (least squares on the kept channels). Maths: prune.md.
+ */
 export const prune = defineRule<PruneMatch, PruneOptions>({
   name: 'prune',
   meta: {
@@ -45,6 +50,10 @@ export const prune = defineRule<PruneMatch, PruneOptions>({
     const slices = [...own, ...path.slices];
     const odd = slices.find((s) => s.value.initializer!.dataType !== DataType.FLOAT);
     if (odd) return noMatch(`"${odd.value.name}" is ${dtypeName(odd.value.initializer!.dataType)}; only float32 constants are sliced`);
+    const biases = new Map(path.consumers.filter((n) => n.opType === 'Conv').map((n) => [n, n.inputs[2] ?? undefined]));
+    for (const [node, bias] of biases) {
+      if (bias && bias.initializer?.dataType !== DataType.FLOAT) return noMatch(`output feeds ${node.label} whose bias is not a float32 constant initializer`);
+    }
     const nodes = [conv, ...path.ops, ...path.consumers];
     const attrs: Record<string, AttrInit>[] = [];
     for (const node of nodes) {
@@ -54,7 +63,8 @@ export const prune = defineRule<PruneMatch, PruneOptions>({
     }
     const keep = strongestChannels(weight, Math.max(1, Math.round(options.ratio * weight.dims[0])));
     for (const dw of path.depthwise) attrs[nodes.indexOf(dw)] = { ...attrs[nodes.indexOf(dw)], group: keep.length };
-    return { nodes, constants: [...new Set(slices.map((s) => s.value))], conv, keep, path, slices, attrs };
+    const constants = [...new Set([...slices.map((s) => s.value), ...[...biases.values()].filter((v) => v !== undefined)])];
+    return { nodes, constants, conv, keep, path, slices, biases, attrs };
   },
 
   rewrite(match, b) {
@@ -65,17 +75,35 @@ export const prune = defineRule<PruneMatch, PruneOptions>({
         if (s) return b.param(s.role, s.value.initializer!.dims.map((d, axis) => (axis === s.axis ? match.keep.length : d)));
         return v && (renamed.get(v) ?? v);
       });
+      if (match.biases.has(node)) inputs[2] = b.param(`consumer${match.path.consumers.indexOf(node)}.bias`, [node.inputs[1]!.initializer!.dims[0]]);
       const out = b.op(node.opType, inputs, match.attrs[match.nodes.indexOf(node)], name);
       renamed.set(node.outputs[0]!, out);
       return out;
     };
     copy(match.conv, 'conv');
     match.path.ops.forEach((n, i) => copy(n, `chan${i}/${n.opType}`));
-    return { replace: match.path.consumers.map((n, i) => [n.outputs[0]!, copy(n, `consumer${i}/${n.opType}`)]) };
+    const replace = match.path.consumers.map((n, i): [Value, Value] => [n.outputs[0]!, copy(n, `consumer${i}/${n.opType}`)]);
+    // One fit per 2-D Conv consumer: its kept input channels (and bias) refitted to its original output.
+    const fit = match.path.consumers.flatMap((n, i): FitPlan[] => {
+      const dims = n.inputs[1]!.initializer!.dims;
+      if (n.opType !== 'Conv' || dims.length !== 4) return [];
+      const weight = `consumer${i}.weight`, bias = `consumer${i}.bias`;
+      return [{
+        input: renamed.get(n.inputs[0]!)!,
+        target: n.outputs[0]!.name,
+        patches: { cin: match.keep.length, cout: dims[0], geometry: convGeometry(n, dims) },
+        solve: (stats, params, options) => refitConv(stats, params.get(weight)!, params.get(bias)!, options),
+      }];
+    });
+    return { replace, fit };
   },
 
   init(match, params) {
     for (const s of match.slices) (params.get(s.role)!.data as Float32Array).set(sliceAxis(s.value.initializer!, s.axis, match.keep));
+    match.path.consumers.forEach((n, i) => {
+      const bias = match.biases.get(n);
+      if (bias) (params.get(`consumer${i}.bias`)!.data as Float32Array).set(bias.initializer!.toFloat32());
+    });
   },
 });
 

@@ -3,6 +3,7 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { FtmError, ftmError } from './errors.js';
+import { compressCommand } from './commands/compress.js';
 import { inspectCommand } from './commands/inspect.js';
 import { profileCommand } from './commands/profile.js';
 import { rewriteCommand } from './commands/rewrite.js';
@@ -24,12 +25,12 @@ function fail(e: unknown): never {
 async function main(): Promise<void> {
   await yargs(hideBin(process.argv))
     .scriptName('ftm-compress')
-    .usage('$0 <command> [options]')
+    .usage('$0 <model.onnx> --calib PATH --target-ratio R [options]\n$0 <command> [options]')
     .option('verbose', { type: 'boolean', default: false, describe: 'Print stack traces with errors' })
+    .command(compressCommand)
     .command(inspectCommand)
     .command(profileCommand)
     .command(rewriteCommand)
-    .demandCommand(1, 'Name a command.')
     .strict()
     .fail((msg, err) => fail(err ?? ftmError('E_USAGE', `${msg} (see ftm-compress --help)`)))
     .help()

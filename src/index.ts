@@ -17,6 +17,8 @@ export { countParams } from './analysis/params.js';
 export { inspectModel, type InspectReport, type ConvLayer } from './analysis/inspect.js';
 export { formatInspect } from './analysis/format-inspect.js';
 export * from './rewrite/index.js';
+// What a rule's fit step (FitPlan.solve) is written with, and the generic fitting engine.
+export * from './fit/index.js';
 export { symmetricEigen } from './linalg/eigen.js';
 export { truncatedSvd, type TruncatedSvd } from './linalg/svd.js';
 export { printGraph } from './analysis/print-graph.js';
@@ -29,3 +31,7 @@ export { formatProfile } from './profile/format.js';
 export { statsFromProfile } from './profile/to-stats.js';
 export type { Int } from './ir/node.js';
 export { planRewrites, type Plan, type PlanOptions, type PlannedLayer } from './plan/plan.js';
+export { compressModel, type CompressOptions, type CompressReport, type LayerSummary, type Stage } from './compress/compress.js';
+export { formatCompressReport } from './compress/format.js';
+export { measureAgreement, type OutputAgreement } from './compress/agreement.js';
+export { refitClassifier, type ClassifierRefit } from './compress/refit-classifier.js';

@@ -1,15 +1,20 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ftm, setFtmParams } from '../rewrites/ftm.js';
+import { ftm, readFtmParams, setFtmParams } from '../rewrites/ftm.js';
+import { fitFtmLayer } from '../rewrites/ftm-fit.js';
 import type { FtmWeights } from '../rewrites/ftm-init.js';
 import { ftmLayout, type FtmLayout } from '../rewrites/ftm-layout.js';
+import { lowrank } from '../rewrites/lowrank.js';
+import { prune } from '../rewrites/prune.js';
 import { loadCalibration, readPreprocessFile } from '../src/calib/index.js';
 import type { CalibrationSet } from '../src/calib/types.js';
-import { captureBatches, collectLayerStats, fitFtmLayer, fitSequential, ftmRatio, outputError, readFtmParams, solveDamped } from '../src/fit/index.js';
+import { collectLayerStats, fitSequential, outputError, solveDamped } from '../src/fit/index.js';
 import { applyRules, loadModel, resolvePads, type ConvGeometry, type Model, type Params } from '../src/index.js';
 import { profileModel } from '../src/profile/profile.js';
 import { Runner } from '../src/runtime/session.js';
 import { modelWithInput, randomFloats, randomWeight } from './helpers/build.js';
+import { measuredLayerError } from './helpers/layer-error.js';
+import { memoryCalibration } from './helpers/memory-calib.js';
 import { runOnce } from './helpers/ort.js';
 import { relMaxError } from './helpers/reference.js';
 
@@ -160,7 +165,6 @@ describe('FTM module weights in the rewrite params', () => {
     };
     for (const form of ['folded', 'module']) {
       const p = params(applyRules(model, [ftm], { options: { ftm: { s: 3, form, includeFirst: true } } }));
-      expect(ftmRatio(p)).toBe(3);
       setFtmParams(p, w, layout);
       const back = readFtmParams(p, layout, 3, 9);
       for (const key of ['pw', 'pwBias', 'dw', 'scale', 'shift'] as const) expect(Array.from(back[key])).toEqual(Array.from(w[key]));
@@ -212,23 +216,12 @@ describe('fitting the fixture ResNet-20', async () => {
   const calib = await loadCalibration(`${FIXTURE}calib`, teacher, { ...preprocess, limit: 64 });
   const test = await loadCalibration(`${FIXTURE}test`, teacher, { ...preprocess, limit: 200, onWarning: () => undefined });
 
-  /** The layer's relative error measured directly: teacher's conv output against the student's value feeding `next`. */
-  async function measuredError(student: Model, conv: string, next: string, data: CalibrationSet): Promise<number> {
-    const y = teacher.graph.nodes.find((n) => n.name === conv)!.outputs[0]!.name;
-    const s = student.graph.nodes.find((n) => n.name === next)!.inputs[0]!.name;
-    let err = 0, squares = 0, count = 0;
-    let sums: Float64Array | undefined;
-    for await (const b of captureBatches(data, { t: { model: teacher, value: y }, s: { model: student, value: s } }, { batchSize: 64 })) {
-      const [, c, h, w] = b.t.dims;
-      sums ??= new Float64Array(c);
-      b.t.data.forEach((v, i) => {
-        err += (v - b.s.data[i]) ** 2;
-        squares += v * v;
-        sums![Math.floor(i / (h * w)) % c] += v;
-      });
-      count += b.t.dims[0] * h * w;
-    }
-    return err / (squares - sums!.reduce((a, v) => a + (v * v) / count, 0));
+  /** A layer's relative error measured on onnxruntime: the teacher's value `target` against the student's value in the
+   * same slot of the same (named) node that reads it first in the teacher. */
+  async function measuredError(student: Model, target: string, data: CalibrationSet): Promise<number> {
+    const use = teacher.graph.lookup(target)!.uses[0];
+    const reader = student.graph.nodes.find((n) => n.name === use.node.name)!;
+    return measuredLayerError(teacher, target, student, reader.inputs[use.index]!.name, data);
   }
 
   it('a real layer: the fitted error is far below the data-free one, and equals the error measured on onnxruntime', async () => {
@@ -236,11 +229,11 @@ describe('fitting the fixture ResNet-20', async () => {
     const profile = await profileModel(teacher, calib, { layers: [layer] });
     const stats = { [layer]: { groups: profile.layers[0].groups.map((g) => [g.prime, ...g.ghosts.map((x) => x.channel)]) } };
     const student = applyRules(teacher, [ftm], { layers: [layer], stats });
-    const report = await fitSequential(teacher, student.model, student.records, calib, { stats });
+    const report = await fitSequential(teacher, student.model, student.records, calib);
     const { errorBefore, errorAfter } = report.layers[0];
     console.log(`${layer}, profiler pairing, 64 images: relative error data-free ${errorBefore.toFixed(4)} → fitted ${errorAfter.toFixed(4)}`);
     expect(errorAfter).toBeLessThan(0.5 * errorBefore);
-    const measured = await measuredError(student.model, layer, '/layer2/layer2.1/relu1/Relu', calib);
+    const measured = await measuredError(student.model, report.layers[0].target, calib);
     expect(Math.abs(measured - errorAfter)).toBeLessThan(1e-3 * errorAfter);
   });
 
@@ -265,7 +258,7 @@ describe('fitting the fixture ResNet-20', async () => {
     const profile = await profileModel(teacher, calib);
     const stats = Object.fromEntries(profile.layers.filter((l) => l.qualifies).map((l) => [l.layer, { groups: l.groups.map((g) => [g.prime, ...g.ghosts.map((x) => x.channel)]) }]));
     const student = applyRules(teacher, [ftm], { stats });
-    const report = await fitSequential(teacher, student.model, student.records, calib, { stats });
+    const report = await fitSequential(teacher, student.model, student.records, calib);
     expect(report.layers.length).toBe(20);
     for (const l of report.layers) expect(l.errorAfter).toBeLessThan(l.errorBefore);
     const first200 = (await loadCalibration(`${FIXTURE}test`, teacher, { ...preprocess, onWarning: () => undefined })).subset(Array.from({ length: 200 }, (_, i) => i));
@@ -276,10 +269,71 @@ describe('fitting the fixture ResNet-20', async () => {
     expect(dataFree).toBeLessThan(0.3);
   });
 
-  it('refuses records that do not belong to the models', async () => {
+  it('lowrank on a real layer: the fitted factorization beats the data-free SVD by far, and its error is as measured', async () => {
+    const layer = '/layer3/layer3.0/conv2/Conv';
+    const rows: string[] = [];
+    for (const rank of [8, 16, 32]) {
+      const student = applyRules(teacher, [lowrank], { layers: [layer], options: { lowrank: { rank } } });
+      const report = await fitSequential(teacher, student.model, student.records, calib);
+      const { errorBefore, errorAfter, target } = report.layers[0];
+      rows.push(`rank ${rank}: data-free (SVD) ${errorBefore.toFixed(4)} → fitted ${errorAfter.toFixed(4)}`);
+      expect(target).toBe('/layer3/layer3.0/conv2/Conv_output_0');
+      expect(errorAfter).toBeLessThan(0.75 * errorBefore);
+      const measured = await measuredError(student.model, target, calib);
+      expect(Math.abs(measured - errorAfter)).toBeLessThan(1e-3 * errorAfter);
+    }
+    console.log(`lowrank ${layer}, relative error on 64 images:\n${rows.join('\n')}`);
+  });
+
+  it('prune on a real block: conv1 pruned, conv2 refitted on the kept channels, far below the unfitted error, as measured', async () => {
+    const layer = '/layer2/layer2.1/conv1/Conv';
+    const rows: string[] = [];
+    for (const ratio of [0.75, 0.5]) {
+      const student = applyRules(teacher, [prune], { layers: [layer], options: { prune: { ratio } } });
+      const report = await fitSequential(teacher, student.model, student.records, calib);
+      expect(report.layers).toHaveLength(1);
+      const { errorBefore, errorAfter, target } = report.layers[0];
+      rows.push(`ratio ${ratio}: unfitted ${errorBefore.toFixed(4)} → refitted ${errorAfter.toFixed(4)}`);
+      expect(target).toBe('/layer2/layer2.1/conv2/Conv_output_0');
+      expect(errorAfter).toBeLessThan(0.5 * errorBefore);
+      const measured = await measuredError(student.model, target, calib);
+      expect(Math.abs(measured - errorAfter)).toBeLessThan(1e-3 * errorAfter);
+    }
+    console.log(`prune ${layer} → conv2 refit, relative error of conv2 on 64 images:\n${rows.join('\n')}`);
+  });
+
+  it('refuses records that do not belong to the models, and independent fits of inputs the teacher lacks', async () => {
     const student = applyRules(teacher, [ftm], { layers: ['/layer1/layer1.0/conv1/Conv'] });
     const other = applyRules(teacher, [ftm], { layers: ['/layer1/layer1.0/conv1/Conv'] });
     await expect(fitSequential(teacher, other.model, student.records, calib)).rejects.toMatchObject({ code: 'E_USAGE' });
     await expect(fitSequential(teacher, student.model, [], calib)).rejects.toMatchObject({ code: 'E_USAGE' });
+    await expect(fitSequential(student.model, student.model, student.records, calib)).rejects.toMatchObject({ code: 'E_USAGE' });
+    const pruned = applyRules(teacher, [prune], { layers: ['/layer1/layer1.0/conv1/Conv'] });
+    await expect(fitSequential(teacher, pruned.model, pruned.records, calib, { mode: 'independent' })).rejects.toMatchObject({
+      code: 'E_USAGE',
+      message: expect.stringContaining('independent fitting reads the layer\'s input'),
+    });
+  });
+});
+
+describe('fit plans across rewrites', () => {
+  it('a plan whose input a later rewrite replaces follows the replacement, and layers fit in dependency order', async () => {
+    // x → conv a (4→6, 3×3) → conv b (6→8, 3×3) → y: ftm rewrites b (a reads the graph input), then lowrank rewrites a,
+    // replacing the value b's FTM reads.
+    const { model, g, x } = modelWithInput(['N', 4, 8, 8]);
+    const pads = { pads: [1, 1, 1, 1] };
+    const a = g.addNode({ op: 'Conv', inputs: [x, randomWeight(g, 'wa', [6, 4, 3, 3], 1), randomWeight(g, 'ba', [6], 2)], name: 'a', attrs: pads });
+    const b = g.addNode({ op: 'Conv', inputs: [a.outputs[0], randomWeight(g, 'wb', [8, 6, 3, 3], 3), randomWeight(g, 'bb', [8], 4)], name: 'b', attrs: pads });
+    g.outputs.push(b.outputs[0]!);
+    const student = applyRules(model, [ftm, lowrank], { layers: ['a', 'b'], options: { lowrank: { rank: 2, includeFirst: true } } });
+    expect(student.records.map((r) => `${r.rule} ${r.node} ${r.status}`)).toEqual(['ftm a declined', 'ftm b fired', 'lowrank a fired']);
+    const [ftmPlan] = student.records[1].fit!;
+    const pw = student.model.graph.nodes.find((n) => n.name === 'b/ftm/pw')!;
+    expect(ftmPlan.input).toBe(pw.inputs[0]);
+    expect(ftmPlan.input.producer?.name).toBe('a/lowrank/pw');
+    const calib = memoryCalibration('x', [4, 8, 8], randomFloats(32 * 4 * 64, 5));
+    const report = await fitSequential(model, student.model, student.records, calib, { threads: 1 });
+    expect(report.layers.map((l) => `${l.rule} ${l.layer} → ${l.target}`)).toEqual(['lowrank a → a_out0', 'ftm b → b_out0']);
+    for (const l of report.layers) expect(l.errorAfter).toBeLessThan(l.errorBefore);
   });
 });

@@ -1,6 +1,7 @@
 /** Calibration data: what the rest of the tool imports from src/calib. */
 export type { CalibBatch, CalibrationSet } from './types.js';
 export { loadCalibration, type CalibOptions } from './load.js';
+export { calibrationFromArray } from './memory.js';
 export {
   checkPreprocess,
   parseSize,

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { CommandModule } from 'yargs';
-import { builtinRules, foldGather } from '../../rewrites/index.js';
+import { builtinRules } from '../../rewrites/index.js';
 import { ftmError } from '../errors.js';
 import { loadModel } from '../onnx/load.js';
 import { saveModel } from '../onnx/save.js';
@@ -89,8 +89,8 @@ export const rewriteCommand: CommandModule<object, RewriteArgs> = {
     const ruleOptions = parseOptions(args.option);
     if (args.ratioS !== undefined) ruleOptions.s = args.ratioS;
     const result = applyRules(model, [rule], { layers, stats, options: { [rule.name]: ruleOptions } });
-    // The FTM's channel reorders fold into the convs that read them, where the graph allows.
-    const folded = rule.name === 'ftm' ? applyRules(result.model, [foldGather]) : undefined;
+    // The rule's clean-ups (FTM: channel reorders folded into the convs that read them).
+    const folded = rule.meta.finalize?.length ? applyRules(result.model, rule.meta.finalize) : undefined;
     const out = folded?.model ?? result.model;
     saveModel(out, args.output, { force: args.force });
     const summary = {
@@ -99,7 +99,7 @@ export const rewriteCommand: CommandModule<object, RewriteArgs> = {
       rule: rule.name,
       paramsBefore: result.paramsBefore,
       paramsAfter: folded?.paramsAfter ?? result.paramsAfter,
-      records: result.records.map(({ params: _p, ...r }) => r),
+      records: result.records.map(({ params: _p, fit: _f, ...r }) => r),
     };
     if (args.json) return void process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
     const fired = result.records.filter((r) => r.status === 'fired').length;

@@ -1,6 +1,7 @@
 /**
  * Small dense symmetric solves for layer fitting, in float64: the normal equations of least-squares problems of size
- * C_in+1 or k² (tens to hundreds), where a direct Cholesky factorization is both the fastest and the most accurate way.
+ * C_in+1, k² or C_in·k² (tens to a few hundred), where a direct Cholesky factorization is both the fastest and the most
+ * accurate way.
  */
 
 /** Relative ridge added to the diagonal unless the caller says otherwise (see `solveDamped`). */
@@ -12,12 +13,17 @@ export const DEFAULT_DAMPING = 1e-6;
  * excites (dead input channels, a constant channel that padding never distinguishes from the shift) get a zero
  * coefficient rather than an arbitrary one. If rounding still leaves a non-positive pivot, δ grows tenfold and the
  * factorization starts again. A zero matrix gives x = 0 (the minimum-norm solution).
+ *
+ * `b` holds n values, or k right-hand sides as an n×k row-major matrix (b.length = n·k): the factorization is done
+ * once for all of them, and x has the shape of b.
  */
 export function solveDamped(m: Float64Array, b: Float64Array, n: number, damping = DEFAULT_DAMPING): Float64Array {
-  if (m.length !== n * n || b.length !== n) throw new RangeError(`solveDamped: expected a ${n}×${n} matrix and ${n} values, found ${m.length} and ${b.length}`);
+  if (m.length !== n * n || n === 0 || b.length % n !== 0) {
+    throw new RangeError(`solveDamped: expected a ${n}×${n} matrix and a multiple of ${n} values, found ${m.length} and ${b.length}`);
+  }
   let trace = 0;
   for (let i = 0; i < n; i++) trace += m[i * n + i];
-  if (!(trace > 0)) return new Float64Array(n);
+  if (!(trace > 0)) return new Float64Array(b.length);
   let delta = (damping * trace) / n;
   for (let attempt = 0; attempt < 30; attempt++, delta = Math.max(delta * 10, (1e-15 * trace) / n)) {
     const l = cholesky(m, n, delta);
@@ -46,19 +52,27 @@ function cholesky(m: Float64Array, n: number, delta: number): Float64Array | und
   return l;
 }
 
-/** x with L·Lᵀ·x = b. */
+/** X with L·Lᵀ·X = B, for B of n rows and `cols` = b.length / n columns (row-major). */
 function substitute(l: Float64Array, b: Float64Array, n: number): Float64Array {
-  const y = new Float64Array(n);
+  const cols = b.length / n;
+  const y = Float64Array.from(b);
   for (let i = 0; i < n; i++) {
-    let s = b[i];
-    for (let k = 0; k < i; k++) s -= l[i * n + k] * y[k];
-    y[i] = s / l[i * n + i];
+    const row = i * cols;
+    for (let k = 0; k < i; k++) {
+      const f = l[i * n + k];
+      if (f !== 0) for (let c = 0; c < cols; c++) y[row + c] -= f * y[k * cols + c];
+    }
+    const d = l[i * n + i];
+    for (let c = 0; c < cols; c++) y[row + c] /= d;
   }
-  const x = new Float64Array(n);
   for (let i = n - 1; i >= 0; i--) {
-    let s = y[i];
-    for (let k = i + 1; k < n; k++) s -= l[k * n + i] * x[k];
-    x[i] = s / l[i * n + i];
+    const row = i * cols;
+    for (let k = i + 1; k < n; k++) {
+      const f = l[k * n + i];
+      if (f !== 0) for (let c = 0; c < cols; c++) y[row + c] -= f * y[k * cols + c];
+    }
+    const d = l[i * n + i];
+    for (let c = 0; c < cols; c++) y[row + c] /= d;
   }
-  return x;
+  return y;
 }

@@ -1,8 +1,7 @@
-/** Data-driven fitting of rewritten layers (pipeline step "fit"): what the rest of the tool imports from src/fit. */
+/** Data-driven fitting of rewritten layers (pipeline step "fit"): the generic engine and the helpers rules' solves use. */
 export { DEFAULT_DAMPING, solveDamped } from './cholesky.js';
 export { collectLayerStats, emptyPatchStats, patchStatsModel, PatchStatsCollector, type PatchLayer, type PatchStats } from './patch-stats.js';
-export { fitFtmLayer, type FtmFit, type FtmFitOptions } from './ftm-fit.js';
-export { ftmRatio, readFtmParams } from './ftm-params.js';
+export { convError, convMoments, fitConv, refitConv, relativeError, targetSpread, type ConvMoments, type ConvWeights } from './conv-fit.js';
 export { captureBatches, modelUpTo, type Capture } from './capture.js';
 export { fitSequential, type FitProgress, type FitReport, type LayerFitReport, type SequentialOptions } from './sequential.js';
 export { outputError } from './evaluate.js';

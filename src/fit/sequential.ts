@@ -1,20 +1,15 @@
 import { availableParallelism } from 'node:os';
-import { setFtmParams } from '../../rewrites/ftm.js';
-import { ftmLayout, type FtmLayout } from '../../rewrites/ftm-layout.js';
 import type { CalibrationSet } from '../calib/types.js';
 import { ftmError } from '../errors.js';
-import { convGeometry } from '../ir/conv.js';
 import type { Model } from '../ir/model.js';
-import type { Node } from '../ir/node.js';
-import { nodeKey, type RewriteRecord } from '../rewrite/driver.js';
-import type { LayerStats, Params } from '../rewrite/rule.js';
+import type { Tensor } from '../ir/tensor.js';
+import type { RewriteRecord } from '../rewrite/driver.js';
+import type { FitPlan, FitSolveOptions, Params } from '../rewrite/rule.js';
 import { captureBatches, type Capture } from './capture.js';
-import { fitFtmLayer, type FtmFitOptions } from './ftm-fit.js';
-import { ftmRatio, readFtmParams } from './ftm-params.js';
-import { collectLayerStats, type PatchLayer } from './patch-stats.js';
+import { collectLayerStats } from './patch-stats.js';
 
 export interface FitProgress {
-  /** The layer being fitted (the teacher's Conv, as in the rewrite records), its rank and the number of layers. */
+  /** The rewrite whose layer is being fitted (the node it replaced, as in the records), its rank and the number of layers. */
   layer: string;
   index: number;
   layers: number;
@@ -22,24 +17,27 @@ export interface FitProgress {
   total: number;
 }
 
-export interface SequentialOptions extends FtmFitOptions {
+export interface SequentialOptions extends FitSolveOptions {
   /** onnxruntime threads (default: the machine's cores). */
   threads?: number;
   /** Samples per onnxruntime run (default 64). */
   batchSize?: number;
   /**
    * 'sequential' (default): each layer is fitted on the student's own input, with every earlier layer already fitted.
-   * 'independent': each layer is fitted on the teacher's input (for comparison: errors compound).
+   * 'independent': each layer is fitted on the teacher's value of the same name as its input (for comparison: errors
+   * compound); a layer whose input the teacher does not have (e.g. prune's sliced channels) cannot be fitted so.
    */
   mode?: 'sequential' | 'independent';
-  /** The statistics given to applyRules, by node: their `groups` say how the rewrite paired channels (default pairing otherwise). */
-  stats?: Record<string, LayerStats>;
   onProgress?: (progress: FitProgress) => void;
 }
 
 export interface LayerFitReport {
-  /** The teacher's Conv (node name, or output name when unnamed). */
+  /** The rewrite's node (the teacher's node it replaced: node name, or output name when unnamed). */
   layer: string;
+  /** The rule that made the rewrite. */
+  rule: string;
+  /** The teacher value the layer was fitted to (the record's node output, or for prune a consumer's). */
+  target: string;
   /** Relative output error ‖Y − Ŷ‖² / ‖Y − mean(Y)‖² of the layer on its fitting input, before and after. */
   errorBefore: number;
   errorAfter: number;
@@ -57,26 +55,24 @@ export interface FitReport {
   seconds: number;
 }
 
-/** One rewritten layer: where its input and target are, and where its weights live. */
+/** One fitted layer: its plan, the record that holds its params, and its place in the student. */
 interface FitTarget {
   record: RewriteRecord & { params: Params };
-  conv: Node;
-  layer: PatchLayer;
-  layout: FtmLayout;
-  /** The FTM's input in the student (the original conv's input, usually of the same name). */
-  studentInput: string;
-  /** Position of the FTM in the student's (sorted) graph. */
+  plan: FitPlan;
+  /** Position in the student's (sorted) graph of the node producing the plan's input (−1: a graph input). */
   order: number;
 }
 
 /**
- * Fits every FTM layer of `student` (the model applyRules returned for `teacher`, module or folded form) to the
- * teacher's conv outputs, in topological order, writing the fitted weights into the records' params (which live in
- * `student`). In sequential mode layer l's statistics pair the STUDENT's input to the layer, with layers < l already
- * fitted, with the teacher's pre-activation output: errors of earlier layers are compensated instead of compounding.
+ * Fits every rewritten layer of `student` (the model applyRules returned for `teacher`, with its records) to the
+ * teacher, following each record's fit plans: per plan, it streams the calibration set, pairs the STUDENT's value
+ * `plan.input` with the TEACHER's value `plan.target`, collects the patch statistics of `plan.patches` on onnxruntime,
+ * and calls `plan.solve`, which writes the fitted weights into the record's params (they live in `student`). Plans run
+ * in the student's topological order (of their inputs), so that layer l sees layers < l already fitted: their errors
+ * are compensated instead of compounding. The generic engine: it knows no rule's maths.
  *
- * Cost: per layer one pass of the student and one of the teacher, each cut after the values needed (2·L partial
- * passes over the calibration set); independent mode needs one teacher pass per layer.
+ * Cost: per layer one pass of the student and one of the teacher, each cut after the value needed (2·L partial passes
+ * over the calibration set); independent mode needs one teacher pass per layer.
  */
 export async function fitSequential(teacher: Model, student: Model, records: readonly RewriteRecord[], calib: CalibrationSet, options: SequentialOptions = {}): Promise<FitReport> {
   const start = performance.now();
@@ -84,46 +80,56 @@ export async function fitSequential(teacher: Model, student: Model, records: rea
   if (!Number.isInteger(batchSize) || batchSize < 1) throw ftmError('E_USAGE', `expected the batch size to be a positive integer, found ${batchSize}`);
   if (mode !== 'sequential' && mode !== 'independent') throw ftmError('E_USAGE', `expected mode "sequential" or "independent", found "${String(mode)}"`);
   if (calib.count === 0) throw ftmError('E_CALIB_EMPTY', 'expected calibration samples, found none');
-  const targets = fitTargets(teacher, student, records, options.stats);
+  const targets = fitTargets(teacher, student, records);
+  const solveOptions: FitSolveOptions = { iterations: options.iterations, tolerance: options.tolerance, damping: options.damping };
   const layers: LayerFitReport[] = [];
   let passes = 0;
-  for (const [index, target] of targets.entries()) {
+  for (const [index, { record, plan }] of targets.entries()) {
     const t0 = performance.now();
-    const where = target.record.node;
-    const x: Capture = mode === 'sequential' ? { model: student, value: target.studentInput } : { model: teacher, value: target.conv.inputs[0]!.name };
-    const y: Capture = { model: teacher, value: target.conv.outputs[0]!.name };
+    const where = record.node;
+    const x: Capture = { model: mode === 'sequential' ? student : teacher, value: plan.input.name };
+    if (mode === 'independent' && !isComputed(teacher, plan.input.name)) {
+      throw ftmError('E_USAGE', `independent fitting reads the layer's input "${plan.input.name}" from the teacher, which has no such value (the ${record.rule} rewrite made it): fit in sequential mode`, where);
+    }
+    const y: Capture = { model: teacher, value: plan.target };
     passes += x.model === y.model ? 1 : 2;
     const onBatch = (samples: number) => options.onProgress?.({ layer: where, index, layers: targets.length, samples, total: calib.count });
-    const stats = await collectLayerStats(captureBatches(calib, { x, y }, { threads, batchSize, onBatch }), target.layer, { threads, where });
-    const { cin } = target.layer;
-    const k2 = target.layer.geometry.kernel[0] * target.layer.geometry.kernel[1];
-    const init = readFtmParams(target.record.params, target.layout, cin, k2, where);
-    const fit = fitFtmLayer(stats, init, target.layout, k2, cin, options);
-    setFtmParams(target.record.params, fit.weights, target.layout);
-    layers.push({ layer: where, errorBefore: fit.errorBefore, errorAfter: fit.errorAfter, positions: stats.count, seconds: (performance.now() - t0) / 1000 });
+    const stats = await collectLayerStats(captureBatches(calib, { x, y }, { threads, batchSize, onBatch }), plan.patches, { threads, where });
+    const { errorBefore, errorAfter } = plan.solve(stats, record.params, solveOptions);
+    layers.push({ layer: where, rule: record.rule, target: plan.target, errorBefore, errorAfter, positions: stats.count, seconds: (performance.now() - t0) / 1000 });
   }
   return { mode, samples: calib.count, layers, passes, seconds: (performance.now() - start) / 1000 };
 }
 
-/** The fired FTM rewrites, checked against both models, in the student's topological order. */
-function fitTargets(teacher: Model, student: Model, records: readonly RewriteRecord[], stats: Record<string, LayerStats> | undefined): FitTarget[] {
-  const teacherNodes = new Map(teacher.graph.nodes.map((n) => [nodeKey(n), n]));
-  const studentOrder = new Map(student.graph.nodes.map((n, i) => [n, i]));
-  const fired = records.filter((r): r is RewriteRecord & { params: Params } => r.rule === 'ftm' && r.status === 'fired' && r.params !== undefined);
-  if (fired.length === 0) throw ftmError('E_USAGE', 'nothing to fit: no record of a fired ftm rewrite');
-  const targets = fired.map((record): FitTarget => {
+/** The fit plans of the fired rewrites, checked against both models, in the student's topological order. */
+function fitTargets(teacher: Model, student: Model, records: readonly RewriteRecord[]): FitTarget[] {
+  const order = new Map(student.graph.nodes.map((n, i) => [n, i]));
+  const studentTensors = new Set<Tensor>(student.graph.initializers.map((v) => v.initializer!));
+  const fired = records.filter((r): r is RewriteRecord & { params: Params } => r.status === 'fired' && r.params !== undefined && (r.fit?.length ?? 0) > 0);
+  if (fired.length === 0) throw ftmError('E_USAGE', 'nothing to fit: no record of a fired rewrite whose rule fits its weights (ftm, lowrank and prune do)');
+  const targets = fired.flatMap((record) => {
     const where = record.node;
-    const conv = teacherNodes.get(where);
-    const weight = conv?.opType === 'Conv' ? conv.inputs[1]?.initializer : undefined;
-    if (!conv || !weight || weight.dims.length !== 4) throw ftmError('E_USAGE', 'expected the teacher to have this Conv with a constant 4-D weight: pass the model the rewrite was applied to', where);
-    const [cout, cin] = weight.dims;
-    // The FTM's pointwise conv is the node reading the proposal's own pw.weight tensor (found by identity, not by name).
-    const pw = record.params.get('pw.weight');
-    const pwNode = student.graph.nodes.find((n) => n.inputs[1]?.initializer !== undefined && n.inputs[1].initializer === pw);
-    if (!pwNode?.inputs[0]) throw ftmError('E_USAGE', "expected the student to hold this rewrite's weights: pass the model applyRules returned with these records", where);
-    const layout = ftmLayout(cout, ftmRatio(record.params, where), stats?.[where]?.groups);
-    if ('noMatch' in layout) throw ftmError('E_USAGE', `the rewrite's layout cannot be rebuilt: ${layout.noMatch}`, where);
-    return { record, conv, layer: { cin, cout, geometry: convGeometry(conv, weight.dims) }, layout, studentInput: pwNode.inputs[0].name, order: studentOrder.get(pwNode)! };
+    if (![...record.params.values()].every((t) => studentTensors.has(t))) {
+      throw ftmError('E_USAGE', "expected the student to hold this rewrite's weights: pass the model applyRules returned with these records", where);
+    }
+    return record.fit!.map((plan): FitTarget => {
+      const input = plan.input;
+      if (student.graph.lookup(input.name) !== input || !(input.producer ? order.has(input.producer) : input.isGraphInput)) {
+        throw ftmError('E_USAGE', `expected the student to compute the layer's input "${input.name}": pass the model applyRules returned with these records`, where);
+      }
+      if (!isComputed(teacher, plan.target)) {
+        throw ftmError('E_USAGE', `expected the teacher to compute "${plan.target}", the value the layer is fitted to: pass the model the rewrite was applied to`, where);
+      }
+      return { record, plan, order: input.producer ? order.get(input.producer)! : -1 };
+    });
   });
+  // A layer's input comes after every node of the layers upstream of it, whose inputs come before those: sorting by
+  // the input's producer puts every layer after the layers it depends on (the sort is stable for ties).
   return targets.sort((a, b) => a.order - b.order);
+}
+
+/** Whether the model's main graph has a value of that name that a node computes or a graph input supplies. */
+function isComputed(model: Model, name: string): boolean {
+  const v = model.graph.lookup(name);
+  return v !== undefined && (v.producer !== undefined || v.isGraphInput);
 }

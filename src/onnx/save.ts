@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, openSync, realpathSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { accessSync, closeSync, constants, fsyncSync, openSync, realpathSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ftmError } from '../errors.js';
 import type { Model } from '../ir/model.js';
@@ -62,6 +62,17 @@ export function saveModel(model: Model, path: string, options: SaveOptions = {})
     throw e instanceof Error && 'code' in e && typeof (e as NodeJS.ErrnoException).errno === 'number'
       ? ftmError('E_OUTPUT_UNWRITABLE', `cannot write the model (${(e as NodeJS.ErrnoException).code})`, path)
       : e;
+  }
+}
+
+/** Checks early, before long work, that `saveModel(model, path)` could write there. */
+export function assertWritable(model: Model, path: string, force = false): void {
+  const target = resolve(path);
+  refuseOverwritingInput(model, target, force);
+  try {
+    accessSync(dirname(target), constants.W_OK);
+  } catch (e) {
+    throw ftmError('E_OUTPUT_UNWRITABLE', `cannot write into ${dirname(target)} (${(e as NodeJS.ErrnoException).code})`, path);
   }
 }
 

@@ -34,8 +34,8 @@ export interface RewriteRecord {
   /** For fired rewrites: the new weights by role, and the nodes that replaced the match. */
   params?: Params;
   newNodes?: string[];
-  /** For fired rewrites whose rule can fit its weights to data. */
-  fit?: FitPlan;
+  /** For fired rewrites whose rule can fit its weights to data: one plan per fitted layer (src/fit runs them). */
+  fit?: FitPlan[];
 }
 
 export interface ApplyResult {
@@ -61,6 +61,7 @@ export function applyRules(model: Model, rules: AnyRule[], options: ApplyOptions
   const wanted = options.layers && new Set(options.layers);
   if (wanted) checkLayersExist(copy, wanted);
   const consumedBy = new Map<Node, string>();
+  const replacedBy = new Map<Value, Value>();
   for (const rule of rules) {
     const ruleOptions = resolveOptions(rule, options.options?.[rule.name] ?? {});
     const targets = graph.nodes.filter((n) => (wanted ? wanted.has(nodeKey(n)) : n.isOnnxDomain && rule.meta.ops.includes(n.opType)));
@@ -71,17 +72,21 @@ export function applyRules(model: Model, rules: AnyRule[], options: ApplyOptions
         continue;
       }
       const ctx: RuleContext<Record<string, unknown>> = { model: copy, graph, options: ruleOptions, stats: options.stats?.[nodeKey(node)] };
-      const { record, consumed } = applyAt(rule, node, ctx);
+      const { record, consumed } = applyAt(rule, node, ctx, replacedBy);
       for (const n of consumed) consumedBy.set(n, `${record.node} (${rule.name})`);
       records.push(record);
     }
+  }
+  // A later rewrite may have replaced the value an earlier rewrite's fitted layer reads: follow it to what feeds the layer now.
+  for (const plan of records.flatMap((r) => r.fit ?? [])) {
+    for (let next = replacedBy.get(plan.input); next; next = replacedBy.get(next)) plan.input = next;
   }
   removeDeadNodes(graph);
   toposort(graph);
   return { model: copy, records, paramsBefore, paramsAfter: countParams(graph) };
 }
 
-function applyAt(rule: AnyRule, node: Node, ctx: RuleContext<Record<string, unknown>>): { record: RewriteRecord; consumed: Node[] } {
+function applyAt(rule: AnyRule, node: Node, ctx: RuleContext<Record<string, unknown>>, replacedBy: Map<Value, Value>): { record: RewriteRecord; consumed: Node[] } {
   const base = { rule: rule.name, node: nodeKey(node) };
   const no = (status: RewriteStatus, reason: string) => ({ record: { ...base, status, reason }, consumed: [] });
   const opset = onnxOpset(ctx.model) ?? 0;
@@ -99,10 +104,12 @@ function applyAt(rule: AnyRule, node: Node, ctx: RuleContext<Record<string, unkn
   const proposal = rule.rewrite(match, b, ctx);
   rule.init?.(match, b.params, ctx);
   commit(ctx, match, b, proposal.replace);
+  for (const [old, replacement] of proposal.replace) replacedBy.set(old, replacement);
   toposort(ctx.graph);
   const problems = validateGraph(ctx.graph);
   if (problems.length) throw ftmError('E_RULE', `rule "${rule.name}" produced an invalid graph: ${problems.slice(0, 3).join('; ')}`, base.node);
-  const record: RewriteRecord = { ...base, status: 'fired', params: b.params, newNodes: b.nodes.map((n) => n.name!), fit: proposal.fit };
+  const fit = proposal.fit === undefined ? [] : [proposal.fit].flat();
+  const record: RewriteRecord = { ...base, status: 'fired', params: b.params, newNodes: b.nodes.map((n) => n.name!), ...(fit.length ? { fit } : {}) };
   return { record, consumed: match.nodes };
 }
 

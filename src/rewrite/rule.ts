@@ -4,8 +4,7 @@ import type { Node } from '../ir/node.js';
 import type { Tensor } from '../ir/tensor.js';
 import type { Value } from '../ir/value.js';
 import type { Builder } from './builder.js';
-import type { ConvGeometry } from '../ir/conv.js';
-import type { PatchStats } from '../fit/patch-stats.js';
+import type { PatchLayer, PatchStats } from '../fit/patch-stats.js';
 
 /** Why a rule did not fire on a node: data a report can show, not a bare `false`. */
 export interface NoMatch {
@@ -53,28 +52,48 @@ export interface RuleContext<O> {
 /** The new weights of a proposal, by role (`pw.weight`, `affine.scale`, ...): what `init` and fitting fill in. */
 export type Params = Map<string, Tensor>;
 
-/** Sufficient statistics of a layer's input patches and targets (see src/fit/patch-stats.ts). */
-export type { PatchStats } from '../fit/patch-stats.js';
+/** Sufficient statistics of a layer's input patches and targets, and the layer they are collected for (src/fit/patch-stats.ts). */
+export type { PatchLayer, PatchStats } from '../fit/patch-stats.js';
+
+/** Knobs the fitting driver passes to every solve (a rule uses those that apply to its maths). */
+export interface FitSolveOptions {
+  /** Rounds of an alternating solve (FTM: P̃ | D | affine; default: the rule's). */
+  iterations?: number;
+  /** Stop early when a round lowers the error by less than this fraction. */
+  tolerance?: number;
+  /** Relative ridge of the least-squares solves (default DEFAULT_DAMPING, see solveDamped). */
+  damping?: number;
+}
+
+/** Relative output errors ‖Y − Ŷ‖² / ‖Y − mean Y‖² of the fitted layer on its statistics, before and after the solve. */
+export interface FitResult {
+  errorBefore: number;
+  errorAfter: number;
+}
 
 /**
- * How the proposal's weights are fitted to data (least squares on streamed statistics; src/fit runs it): the student
+ * How a proposal's weights are fitted to data, by least squares on streamed statistics (src/fit runs it): the student
  * value the fitted layer reads, the teacher value it must reproduce, the receptive field between them, and the solve.
+ * The driver keeps `input` pointing at the value the student really feeds the layer when a later rewrite replaces it.
  */
 export interface FitPlan {
   /** The value of the rewritten (student) model that feeds the fitted weights. */
   input: Value;
   /** The name, in the original (teacher) model, of the value to reproduce (the matched conv's pre-activation output). */
   target: string;
-  /** Input channels, output channels and conv geometry mapping `input` to `target`: the patches to collect. */
-  patches: { cin: number; cout: number; geometry: ConvGeometry };
-  /** Fits the proposal's params from the statistics; returns the relative output errors before and after. */
-  solve(stats: PatchStats, params: Params): { errorBefore: number; errorAfter: number };
+  /** Input channels, output channels and conv geometry (2-D, group 1) mapping `input` to `target`: the patches to collect. */
+  patches: PatchLayer;
+  /** Fits the proposal's params (in place) from the statistics of `patches` over (student input, teacher target). */
+  solve(stats: PatchStats, params: Params, options: FitSolveOptions): FitResult;
 }
 
-/** What a rewrite proposes: which new value replaces each output of the matched nodes, and how to fit its weights. */
+/**
+ * What a rewrite proposes: which new value replaces each output of the matched nodes, and how to fit its weights (one
+ * plan per fitted layer: most rules have one, prune has one per consumer conv).
+ */
 export interface Proposal {
   replace: [old: Value, replacement: Value][];
-  fit?: FitPlan;
+  fit?: FitPlan | FitPlan[];
 }
 
 /**
@@ -93,6 +112,8 @@ export interface Rule<M extends MatchBase = MatchBase, O extends object = Record
     /** The option that trades size for accuracy, with values from mildest to strongest: what a planner turns to
      * reach a target size (FTM: s; lowrank: budget; prune: ratio). */
     knob?: { option: string; values: number[] };
+    /** Rules to run once this rule's rewrites are final (after fitting), e.g. folding the reorders FTM leaves. */
+    finalize?: AnyRule[];
     options: { [K in keyof O]: OptionSpec };
   };
   match(node: Node, ctx: RuleContext<O>): M | NoMatch;

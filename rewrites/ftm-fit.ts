@@ -1,17 +1,6 @@
-import { GATE_AT_ZERO, type FtmWeights } from '../../rewrites/ftm-init.js';
-import type { FtmLayout } from '../../rewrites/ftm-layout.js';
-import { ftmError } from '../errors.js';
-import { DEFAULT_DAMPING, solveDamped } from './cholesky.js';
-import type { PatchStats } from './patch-stats.js';
-
-export interface FtmFitOptions {
-  /** Rounds of (P̃ | D | affine) per group (default 8). */
-  iterations?: number;
-  /** A group stops early when a round lowers its error by less than this fraction (default 1e-7). */
-  tolerance?: number;
-  /** Relative ridge of the P̃ and D solves (default DEFAULT_DAMPING, see solveDamped). */
-  damping?: number;
-}
+import { DEFAULT_DAMPING, ftmError, relativeError, solveDamped, targetSpread, type FitSolveOptions, type PatchStats } from '../src/index.js';
+import { GATE_AT_ZERO, type FtmWeights } from './ftm-init.js';
+import type { FtmLayout } from './ftm-layout.js';
 
 export interface FtmFit {
   /** Module-form weights, gates zero: write them with setFtmParams (either form). */
@@ -34,12 +23,14 @@ export interface FtmFit {
  *   (2) D_j given P̃_j, a, s: one damped k² system (then D_j is scaled to unit norm, P̃_j takes the scale),
  *   (3) a_c, s_c given u_j: a 1-D regression of y_c on u_j per channel, all from the statistics.
  * Every step minimizes the loss exactly in its block (up to the ridge), so the error never grows. Pure float64.
+ * Options: `iterations` rounds per group (default 8); a group stops early when a round lowers its error by less than
+ * the fraction `tolerance` (default 1e-7); `damping` is the ridge of the P̃ and D solves (see solveDamped).
  */
-export function fitFtmLayer(stats: PatchStats, init: FtmWeights, layout: FtmLayout, k2: number, cin: number, options: FtmFitOptions = {}): FtmFit {
+export function fitFtmLayer(stats: PatchStats, init: FtmWeights, layout: FtmLayout, k2: number, cin: number, options: FitSolveOptions = {}): FtmFit {
   const { iterations = 8, tolerance = 1e-7, damping = DEFAULT_DAMPING } = options;
   checkShapes(stats, init, layout, k2, cin);
   const q = new Quadratic(stats);
-  const reference = q.centeredTotal();
+  const reference = targetSpread(stats);
   const rounds = Array.from({ length: iterations + 1 }, () => 0);
   const weights: FtmWeights = {
     pw: new Float32Array(init.pw.length),
@@ -87,14 +78,12 @@ export function fitFtmLayer(stats: PatchStats, init: FtmWeights, layout: FtmLayo
       weights.shift[c] = s[t];
     });
   });
-  const history = rounds.map((r) => relative(r, reference));
+  const history = rounds.map((r) => relativeError(r, reference));
   return { weights, errorBefore: history[0], errorAfter: history[history.length - 1], history };
 }
 
 /** The gate's factor on copy t of a prime map while the fusion weights are zero. */
 const gateFactor = (t: number) => (t === 0 ? 1 : GATE_AT_ZERO);
-
-const relative = (error: number, reference: number) => (reference > 0 ? Math.max(error, 0) / reference : error > 0 ? Infinity : 0);
 
 /** w = p ⊗ d: entry c·k² + κ is p[c]·d[κ]. */
 function kron(p: Float64Array, d: Float64Array): Float64Array {
@@ -128,17 +117,6 @@ class Quadratic {
     this.k = stats.size - 1;
     this.cout = stats.cout;
     this.k2 = stats.k2;
-  }
-
-  /** Σ_c ‖y_c − mean(y_c)‖². */
-  centeredTotal(): number {
-    const { yy, xy, count } = this.stats;
-    let total = 0;
-    for (let c = 0; c < this.cout; c++) {
-      const sum = xy[this.k * this.cout + c];
-      total += count > 0 ? yy[c] - (sum * sum) / count : 0;
-    }
-    return total;
   }
 
   /** g = Σ_c a_c (Σ X y_c − s_c Σ X), restricted to the patch entries: the right-hand side of the w-problem. */

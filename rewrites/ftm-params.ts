@@ -1,12 +1,30 @@
-import { GATE_AT_ZERO, type FtmWeights } from '../../rewrites/ftm-init.js';
-import type { FtmLayout } from '../../rewrites/ftm-layout.js';
-import { ftmError } from '../errors.js';
-import type { Params } from '../rewrite/rule.js';
+import { ftmError, type Params } from '../src/index.js';
+import { canFold, foldAffine } from './ftm-fold.js';
+import { GATE_AT_ZERO, type FtmWeights } from './ftm-init.js';
+import type { FtmLayout } from './ftm-layout.js';
+
+/** Writes module-form weights into a proposal's params, folding them when the proposal is the folded form. */
+export function setFtmParams(params: Params, w: FtmWeights, layout: FtmLayout): void {
+  const set = (role: string, data: Float32Array) => (params.get(role)!.data as Float32Array).set(data);
+  set('pw.weight', w.pw);
+  set('pw.bias', w.pwBias);
+  set('dw.weight', w.dw);
+  if (!params.has('nf1.weight') && layout.s > 1) {
+    if (!canFold(w)) throw ftmError('E_RULE', 'the folded FTM form needs zero neighbor-fusion weights: use form "module"');
+    const folded = foldAffine(w, layout);
+    set('affine.scale', folded.scale);
+    set('affine.shift', folded.shift);
+    return;
+  }
+  w.gates.forEach((g, i) => set(`nf${i + 1}.weight`, g));
+  set('affine.scale', w.scale);
+  set('affine.shift', w.shift);
+}
 
 /**
- * The module-form weights an FTM rewrite currently holds: the inverse of setFtmParams (rewrites/ftm.ts). A folded
- * proposal (no `nf1.weight`) stores the affine per FTM channel t·m + j with the constant gate σ(0) folded into copies
- * t > 0; it is unfolded back to the original channels, with zero gates. `where` names the layer in messages.
+ * The module-form weights a proposal currently holds: the inverse of setFtmParams. A folded proposal (no `nf1.weight`)
+ * stores the affine per FTM channel t·m + j with the constant gate σ(0) folded into copies t > 0; it is unfolded back
+ * to the original channels, with zero gates. `where` names the layer in messages.
  */
 export function readFtmParams(params: Params, layout: FtmLayout, cin: number, k2: number, where = 'ftm'): FtmWeights {
   const { m, s, channels } = layout;
@@ -37,16 +55,4 @@ export function readFtmParams(params: Params, layout: FtmLayout, cin: number, k2
     return Float32Array.from(g.data as Float32Array);
   });
   return { ...weights, gates, scale: get('affine.scale', channels).slice(), shift: get('affine.shift', channels).slice() };
-}
-
-/** The ratio S of an FTM proposal, from its weights: S·m affine entries folded, or S−1 neighbor fusions. */
-export function ftmRatio(params: Params, where = 'ftm'): number {
-  const pw = params.get('pw.weight'), scale = params.get('affine.scale');
-  if (!pw || !scale) throw ftmError('E_USAGE', 'expected the params of an FTM rewrite (pw.weight, affine.scale)', where);
-  if (params.has('nf1.weight')) {
-    let s = 1;
-    while (params.has(`nf${s}.weight`)) s++;
-    return s;
-  }
-  return scale.size / pw.dims[0];
 }

@@ -1,0 +1,72 @@
+import { convError, convMoments, DEFAULT_DAMPING, ftmError, solveDamped, symmetricEigen, type FitResult, type FitSolveOptions, type Params, type PatchStats, type Tensor } from '../src/index.js';
+
+/**
+ * Fits lowrank's pair of convs, k (V: C_in → r, k×k, no bias) then pw (U: r → C_out, 1×1, bias b), to a layer's
+ * statistics: min Σ‖y − U·V·x − b‖² over the positions, x the C_in·k² input patch. This is reduced-rank regression,
+ * solved exactly (maths: lowrank.md): Ŵ = the full least-squares conv (centered, one damped solve with C_out right-hand
+ * sides), U = the top r eigenvectors of the fitted outputs' scatter Ŵ·Σxx·Ŵᵀ, V = Uᵀ·Ŵ, b = ȳ − U·V·x̄; then each
+ * rank-1 term is balanced (‖V_i‖ = ‖U_i‖). Reads the current params for the error before; writes the fit in place.
+ */
+export function fitLowrank(stats: PatchStats, params: Params, options: FitSolveOptions = {}, where = 'lowrank'): FitResult {
+  const m = convMoments(stats);
+  const { inputs: n, cout } = m;
+  const k = param(params, 'k.weight', where), pw = param(params, 'pw.weight', where), bias = param(params, 'pw.bias', where);
+  const r = k.dims[0];
+  if (k.size !== r * n || pw.size !== cout * r || bias.size !== cout) {
+    throw ftmError('E_USAGE', `expected k.weight [r, ${stats.cin}, k…] with k² = ${stats.k2}, pw.weight [${cout}, r, 1…], pw.bias [${cout}], found [${k.dims}], [${pw.dims}], [${bias.dims}]`, where);
+  }
+  const errorBefore = convError(m, product(pw.data as Float32Array, k.data as Float32Array, cout, r, n), bias.data as Float32Array);
+
+  // Ŵᵀ (n × C_out) from the centered normal equations, and S = Ŵ·Σxx·Ŵᵀ (C_out × C_out).
+  const wt = solveDamped(m.xx, m.xy, n, options.damping ?? DEFAULT_DAMPING);
+  const t = new Float64Array(n * cout);
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < n; j++) {
+      const a = m.xx[i * n + j];
+      if (a !== 0) for (let c = 0; c < cout; c++) t[i * cout + c] += a * wt[j * cout + c];
+    }
+  const scatter = new Float64Array(cout * cout);
+  for (let i = 0; i < n; i++)
+    for (let a = 0; a < cout; a++) {
+      const w = wt[i * cout + a];
+      if (w !== 0) for (let c = 0; c < cout; c++) scatter[a * cout + c] += w * t[i * cout + c];
+    }
+  for (let a = 0; a < cout; a++) for (let c = 0; c < a; c++) scatter[a * cout + c] = scatter[c * cout + a] = (scatter[a * cout + c] + scatter[c * cout + a]) / 2;
+  const { vectors } = symmetricEigen(scatter, cout);
+
+  // Term i: U_i = eigenvector i, V_i = U_iᵀ·Ŵ; balanced by √‖V_i‖ (U_i has unit norm).
+  const kData = k.data as Float32Array, pwData = pw.data as Float32Array, biasData = bias.data as Float32Array;
+  const v = new Float64Array(n);
+  for (let i = 0; i < r; i++) {
+    v.fill(0);
+    for (let j = 0; j < n; j++) for (let c = 0; c < cout; c++) v[j] += vectors[i * cout + c] * wt[j * cout + c];
+    const norm = Math.hypot(...v);
+    const g = norm > 0 ? Math.sqrt(norm) : 1;
+    for (let j = 0; j < n; j++) kData[i * n + j] = v[j] / g;
+    for (let c = 0; c < cout; c++) pwData[c * r + i] = vectors[i * cout + c] * g;
+  }
+  const w = product(pwData, kData, cout, r, n);
+  for (let c = 0; c < cout; c++) {
+    let s = m.meanY[c];
+    for (let j = 0; j < n; j++) s -= w[c * n + j] * m.meanX[j];
+    biasData[c] = s;
+  }
+  return { errorBefore, errorAfter: convError(m, w, biasData) };
+}
+
+function param(params: Params, role: string, where: string): Tensor {
+  const t = params.get(role);
+  if (!t || !(t.data instanceof Float32Array)) throw ftmError('E_USAGE', `expected the float32 lowrank weight "${role}" among the rewrite's params, found ${[...params.keys()].join(', ') || 'none'}`, where);
+  return t;
+}
+
+/** U·V for U C_out × r and V r × n (row-major), in float64. */
+function product(u: Float32Array, v: Float32Array, cout: number, r: number, n: number): Float64Array {
+  const w = new Float64Array(cout * n);
+  for (let c = 0; c < cout; c++)
+    for (let i = 0; i < r; i++) {
+      const f = u[c * r + i];
+      if (f !== 0) for (let j = 0; j < n; j++) w[c * n + j] += f * v[i * n + j];
+    }
+  return w;
+}

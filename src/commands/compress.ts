@@ -1,0 +1,106 @@
+import { basename, dirname, extname, join } from 'node:path';
+import type { Argv, CommandModule } from 'yargs';
+import { builtinRules } from '../../rewrites/index.js';
+import { compressModel, type CompressReport, type Stage } from '../compress/compress.js';
+import { formatCompressReport } from '../compress/format.js';
+import { ftmError } from '../errors.js';
+import { loadModel } from '../onnx/load.js';
+import { assertWritable, saveModel } from '../onnx/save.js';
+import { writeTextAtomic } from '../report/write-text.js';
+import { calibrationFromArgs, withCalibOptions, type CalibArgs } from './calib-options.js';
+import { progressReporter, type Progress } from './progress.js';
+
+interface CompressArgs extends CalibArgs {
+  model: string;
+  targetRatio: number;
+  rule: string;
+  s?: number;
+  include?: string[];
+  exclude?: string[];
+  bestEffort: boolean;
+  holdout: number;
+  threads?: number;
+  batchSize: number;
+  output?: string;
+  report?: string;
+  force: boolean;
+  maxOutputError?: number;
+  minAgreement?: number;
+}
+
+const defaultOutput = (model: string) => join(dirname(model), `${basename(model, extname(model))}.ftm.onnx`);
+
+export const compressCommand: CommandModule<object, CompressArgs> = {
+  command: ['$0 <model>', 'compress <model>'],
+  describe: 'Compress a model to a target parameter ratio: profile, plan, rewrite, fit on calibration data',
+  builder: (y) =>
+    withCalibOptions(
+      y
+        .positional('model', { type: 'string', demandOption: true, describe: 'ONNX model file' })
+        .option('target-ratio', { type: 'number', demandOption: true, describe: 'compressed parameters / original parameters, in (0, 1]' })
+        .option('rule', { type: 'string', default: 'ftm', choices: ['ftm', 'lowrank', 'prune'], describe: 'how layers are rewritten' })
+        .option('s', { type: 'number', describe: 'FTM ratio S (default: the smallest of 2, 3, 4, 6, 8 that reaches the target)' })
+        .option('include', { type: 'string', array: true, describe: 'only these layers may be rewritten (node names)' })
+        .option('exclude', { type: 'string', array: true, describe: 'never rewrite these layers' })
+        .option('best-effort', { type: 'boolean', default: false, describe: 'accept the closest reachable ratio when the target cannot be reached' })
+        .option('holdout', { type: 'number', default: 0.125, describe: 'share of calibration samples held out to measure agreement' })
+        .option('threads', { type: 'number', describe: 'onnxruntime threads (default: all cores)' })
+        .option('batch-size', { type: 'number', default: 64, describe: 'samples per onnxruntime run' })
+        .option('output', { alias: 'o', type: 'string', describe: 'compressed model path (default <model>.ftm.onnx)' })
+        .option('report', { type: 'string', describe: 'write the full report as JSON to this file' })
+        .option('force', { type: 'boolean', default: false, describe: 'allow overwriting the input model' })
+        .option('max-output-error', { type: 'number', describe: 'exit non-zero (80) when the held-out relative output error is above this' })
+        .option('min-agreement', { type: 'number', describe: 'exit non-zero (80) when held-out top-1 agreement is below this (0..1)' }),
+    ) as unknown as Argv<CompressArgs>,
+  handler: async (args) => {
+    const model = loadModel(args.model);
+    const outputShape = model.graph.outputs[0]?.shape;
+    if (args.minAgreement !== undefined && outputShape && outputShape.length !== 2) {
+      throw ftmError('E_USAGE', `--min-agreement needs a classifier output [N, K]; "${model.graph.outputs[0].name}" has rank ${outputShape.length}`, args.model);
+    }
+    const output = args.output ?? defaultOutput(args.model);
+    assertWritable(model, output, args.force);
+    if (args.report) assertWritable(model, args.report, false);
+    const calib = await calibrationFromArgs(args, model);
+    const bars = new Map<Stage, Progress>();
+    const { model: compressed, report } = await compressModel(model, calib, {
+      targetRatio: args.targetRatio,
+      rule: builtinRules[args.rule],
+      ruleOptions: args.s === undefined ? undefined : { s: args.s },
+      include: args.include,
+      exclude: args.exclude,
+      bestEffort: args.bestEffort,
+      holdout: args.holdout,
+      seed: args.seed,
+      threads: args.threads,
+      batchSize: args.batchSize,
+      onProgress: (stage, fraction) => {
+        const bar = bars.get(stage) ?? progressReporter(stage, '%');
+        bars.set(stage, bar);
+        bar.update(Math.round(fraction * 100), 100);
+        if (fraction >= 1) bar.stop();
+      },
+    });
+    saveModel(compressed, output, { force: args.force });
+    const full = { model: args.model, output, ...report };
+    if (args.report) writeTextAtomic(args.report, `${JSON.stringify(full, jsonNumbers, 2)}\n`);
+    process.stdout.write(`${formatCompressReport(report)}\nwrote ${output}${args.report ? ` and ${args.report}` : ''}\n`);
+    checkGates(report, args);
+  },
+};
+
+/** JSON has no Infinity: an exact output (PSNR +∞) is written as null. */
+const jsonNumbers = (_: string, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v);
+
+function checkGates(report: CompressReport, args: CompressArgs): void {
+  const first = report.agreement[0];
+  const failures: string[] = [];
+  if (args.maxOutputError !== undefined && first.relativeError > args.maxOutputError) {
+    failures.push(`held-out relative output error ${first.relativeError.toFixed(4)} > --max-output-error ${args.maxOutputError}`);
+  }
+  if (args.minAgreement !== undefined) {
+    if (first.top1Agreement === null) throw ftmError('E_USAGE', `--min-agreement needs a classifier output ([N, K]); "${first.output}" is not one`);
+    if (first.top1Agreement < args.minAgreement) failures.push(`held-out top-1 agreement ${first.top1Agreement.toFixed(4)} < --min-agreement ${args.minAgreement}`);
+  }
+  if (failures.length) throw ftmError('E_GATE_FAILED', `quality gate failed: ${failures.join('; ')} (the model and report were written for inspection)`);
+}

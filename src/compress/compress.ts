@@ -1,0 +1,151 @@
+import { availableParallelism } from 'node:os';
+import type { CalibrationSet } from '../calib/types.js';
+import { fitSequential } from '../fit/sequential.js';
+import type { Model } from '../ir/model.js';
+import { planRewrites, type Plan } from '../plan/plan.js';
+import { profileModel } from '../profile/profile.js';
+import { statsFromProfile } from '../profile/to-stats.js';
+import { applyRules } from '../rewrite/driver.js';
+import type { AnyRule } from '../rewrite/rule.js';
+import { measureAgreement, type OutputAgreement } from './agreement.js';
+import { refitClassifier, type ClassifierRefit } from './refit-classifier.js';
+import { splitCalibration } from './split.js';
+
+export interface CompressOptions {
+  targetRatio: number;
+  /** The rewrite rule (e.g. `ftm` from 'ftm-compress/rewrites'). */
+  rule: AnyRule;
+  /** Options of the rule; setting its knob (FTM: s) fixes it instead of letting the planner choose. */
+  ruleOptions?: Record<string, unknown>;
+  include?: string[];
+  exclude?: string[];
+  bestEffort?: boolean;
+  /** Share of the calibration samples held out for evaluation (default 1/8). */
+  holdout?: number;
+  seed?: number;
+  threads?: number;
+  batchSize?: number;
+  /** Progress of the long stages: which stage, and how far along it is (0..1). */
+  onProgress?: (stage: Stage, fraction: number, detail?: string) => void;
+}
+
+export type Stage = 'profile' | 'fit' | 'refit' | 'evaluate';
+
+export interface LayerSummary {
+  layer: string;
+  rewritten: boolean;
+  reason?: string;
+  redundancy: number | null;
+  paramsBefore: number;
+  paramsAfter: number;
+  errorBefore?: number;
+  errorAfter?: number;
+}
+
+export interface CompressReport {
+  rule: string;
+  ruleOptions: Record<string, unknown>;
+  targetRatio: number;
+  achievedRatio: number;
+  paramsBefore: number;
+  paramsAfter: number;
+  samples: { fit: number; heldOut: number };
+  layers: LayerSummary[];
+  classifier?: ClassifierRefit;
+  /** On the held-out samples, never used for fitting. */
+  agreement: OutputAgreement[];
+  seconds: Record<Stage | 'total', number>;
+}
+
+/**
+ * The main job: profile the calibration data, plan the rewrites to the target ratio, rewrite, fit each rewritten
+ * layer sequentially to the original (teacher), refit the classifier, fold the channel reorders, and measure the
+ * teacher/student agreement on held-out samples. Returns the compressed model and the report; the input is unchanged.
+ */
+export async function compressModel(model: Model, calib: CalibrationSet, options: CompressOptions): Promise<{ model: Model; report: CompressReport }> {
+  const start = performance.now();
+  const threads = options.threads ?? availableParallelism();
+  const batchSize = options.batchSize ?? 64;
+  const rule = options.rule;
+  const seconds = { profile: 0, fit: 0, refit: 0, evaluate: 0, total: 0 };
+  const timed = async <T>(stage: Stage, f: () => Promise<T>): Promise<T> => {
+    const t0 = performance.now();
+    options.onProgress?.(stage, 0);
+    const out = await f();
+    seconds[stage] += (performance.now() - t0) / 1000;
+    options.onProgress?.(stage, 1);
+    return out;
+  };
+
+  const { fit: fitSet, heldOut } = splitCalibration(calib, options.holdout ?? 0.125, options.seed ?? 0);
+  const profile = await timed('profile', () =>
+    profileModel(model, fitSet, {
+      threads,
+      batchSize,
+      s: Number(options.ruleOptions?.s ?? 2),
+      onProgress: (p) => options.onProgress?.('profile', p.samples / p.total),
+    }),
+  );
+  const scores = Object.fromEntries(profile.layers.map((l) => [l.layer, l.score]));
+  // Parameter counts do not depend on the pairing, so plan without it: the planner may choose another S than profiled.
+  const plan = planRewrites(model, rule, { targetRatio: options.targetRatio, include: options.include, exclude: options.exclude, bestEffort: options.bestEffort, ruleOptions: options.ruleOptions, scores });
+  const s = Number(plan.ruleOptions.s ?? profile.settings.s);
+  const paired = s === profile.settings.s ? profile : await timed('profile', () => profileModel(model, fitSet, { threads, batchSize, s }));
+  const stats = statsFromProfile(paired);
+  const chosen = plan.layers.filter((l) => l.rewrite).map((l) => l.layer);
+  const rewritten = applyRules(model, [rule], { layers: chosen, options: { [rule.name]: plan.ruleOptions }, stats });
+  const student = rewritten.model;
+  const fit = chosen.length
+    ? await timed('fit', () =>
+        fitSequential(model, student, rewritten.records, fitSet, {
+          threads,
+          batchSize,
+          onProgress: (p) => options.onProgress?.('fit', (p.index + p.samples / p.total) / p.layers, p.layer),
+        }),
+      )
+    : undefined;
+  const classifier = chosen.length ? await timed('refit', () => refitClassifier(model, student, fitSet, { threads, batchSize })) : undefined;
+  // The rule's clean-ups (FTM: folding channel reorders) run only now: fitting needs each rewrite's own outputs.
+  const final = rule.meta.finalize?.length ? applyRules(student, rule.meta.finalize).model : student;
+  const agreement = await timed('evaluate', () => measureAgreement(model, final, heldOut, { threads, batchSize }));
+  seconds.total = (performance.now() - start) / 1000;
+  return {
+    model: final,
+    report: {
+      rule: rule.name,
+      ruleOptions: plan.ruleOptions,
+      targetRatio: options.targetRatio,
+      achievedRatio: plan.paramsAfter / plan.paramsBefore,
+      paramsBefore: plan.paramsBefore,
+      paramsAfter: rewritten.paramsAfter,
+      samples: { fit: fitSet.count, heldOut: heldOut.count },
+      layers: layerSummaries(plan, profile.layers, fit?.layers ?? []),
+      classifier,
+      agreement,
+      seconds,
+    },
+  };
+}
+
+function layerSummaries(plan: Plan, profiled: { layer: string; score: number; params: number }[], fitted: { layer: string; errorBefore: number; errorAfter: number }[]): LayerSummary[] {
+  const redundancy = new Map(profiled.map((l) => [l.layer, l.score]));
+  // A rewrite may fit several layers (prune refits each consumer): the summary shows the worst.
+  const errors = new Map<string, { errorBefore: number; errorAfter: number }>();
+  for (const f of fitted) {
+    const seen = errors.get(f.layer);
+    if (!seen || f.errorAfter > seen.errorAfter) errors.set(f.layer, f);
+  }
+  return plan.layers.map((l) => {
+    const before = profiled.find((p) => p.layer === l.layer)?.params ?? l.removed;
+    const fit = errors.get(l.layer);
+    return {
+      layer: l.layer,
+      rewritten: l.rewrite,
+      ...(l.reason ? { reason: l.reason } : {}),
+      redundancy: redundancy.get(l.layer) ?? null,
+      paramsBefore: before,
+      paramsAfter: l.rewrite ? before - l.removed + l.added : before,
+      ...(fit ? { errorBefore: fit.errorBefore, errorAfter: fit.errorAfter } : {}),
+    };
+  });
+}

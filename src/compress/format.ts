@@ -1,0 +1,32 @@
+import { formatCount, formatTable } from '../report/table.js';
+import type { CompressReport } from './compress.js';
+
+const num = (x: number | null | undefined, digits = 3) => (x === null || x === undefined ? '' : Number.isFinite(x) ? x.toFixed(digits) : '∞');
+
+/** The compression report as a person reads it at a glance. */
+export function formatCompressReport(r: CompressReport): string {
+  const rows = r.layers.map((l) => [
+    l.layer,
+    l.rewritten ? 'rewritten' : (l.reason ?? 'kept'),
+    formatCount(l.paramsBefore),
+    formatCount(l.paramsAfter),
+    num(l.redundancy, 1),
+    l.errorAfter === undefined ? '' : `${num(l.errorBefore)} → ${num(l.errorAfter)}`,
+  ]);
+  const lines = [formatTable(['layer', 'action', 'params', 'after', 'redundancy dB', 'fit error (data-free → fitted)'], rows), ''];
+  const knob = Object.entries(r.ruleOptions).map(([k, v]) => `${k}=${v}`).join(', ');
+  lines.push(
+    `${r.rule}${knob ? ` (${knob})` : ''}: ${r.layers.filter((l) => l.rewritten).length} of ${r.layers.length} layers rewritten; parameters ` +
+      `${formatCount(r.paramsBefore)} → ${formatCount(r.paramsAfter)}, ratio ${r.achievedRatio.toFixed(3)} (target ${r.targetRatio})`,
+  );
+  if (r.classifier) {
+    lines.push(`classifier ${r.classifier.node}: ${r.classifier.applied ? 'refitted' : 'kept'} (fit-set logit error ${num(r.classifier.errorBefore)} → ${num(r.classifier.errorAfter)})`);
+  }
+  for (const a of r.agreement) {
+    const top1 = a.top1Agreement === null ? '' : `top-1 agreement ${(100 * a.top1Agreement).toFixed(1)}%, `;
+    lines.push(`held-out (${r.samples.heldOut} samples, not used for fitting) "${a.output}": ${top1}relative error ${num(a.relativeError, 4)}, PSNR ${num(a.psnr, 1)} dB`);
+  }
+  const s = r.seconds;
+  lines.push(`time ${s.total.toFixed(1)} s (profile ${s.profile.toFixed(1)}, fit ${s.fit.toFixed(1)}, refit ${s.refit.toFixed(1)}, evaluate ${s.evaluate.toFixed(1)}); fitted on ${r.samples.fit} samples`);
+  return lines.join('\n');
+}
