@@ -1,27 +1,21 @@
 import * as ort from 'onnxruntime-node';
-import { applyRules, encodeModel, loadModel } from '../src/index.js';
-import { foldGather, ftm } from '../rewrites/index.js';
+import { encodeModel, type Model } from '../src/index.js';
 import { interleave, median } from './timing.js';
 
-/**
- * onnxruntime latency of the fixture before and after an FTM rewrite of every qualifying conv (folded form, channel
- * reorders folded into consumers), at batch 1 and 32, interleaved.
- */
-export async function benchLatency(modelPath: string, threads: number, rounds = 60): Promise<string[][]> {
-  const original = loadModel(modelPath);
-  const rewritten = applyRules(applyRules(original, [ftm]).model, [foldGather]).model;
+/** Median onnxruntime latency (ms) of two models on the same input, interleaved, at each batch size. */
+export async function compareLatency(a: Model, b: Model, sampleShape: number[], batches: number[], threads: number, rounds = 60): Promise<{ batch: number; a: number; b: number }[]> {
   const opts = { intraOpNumThreads: threads, interOpNumThreads: 1 };
-  const sessions = {
-    original: await ort.InferenceSession.create(encodeModel(original), opts),
-    ftm: await ort.InferenceSession.create(encodeModel(rewritten), opts),
-  };
-  const rows: string[][] = [];
-  for (const batch of [1, 32]) {
-    const input = new ort.Tensor('float32', new Float32Array(batch * 784).map((_, i) => Math.sin(i)), [batch, 1, 28, 28]);
-    const t = await interleave({ original: () => sessions.original.run({ input }), ftm: () => sessions.ftm.run({ input }) }, batch === 1 ? rounds * 4 : rounds);
-    const [a, b] = [median(t.original), median(t.ftm)];
-    rows.push([String(batch), a.toFixed(3), b.toFixed(3), (b / a).toFixed(2)]);
+  const [sa, sb] = [await ort.InferenceSession.create(encodeModel(a), opts), await ort.InferenceSession.create(encodeModel(b), opts)];
+  const rows: { batch: number; a: number; b: number }[] = [];
+  try {
+    for (const batch of batches) {
+      const size = sampleShape.reduce((x, y) => x * y, batch);
+      const input = { [sa.inputNames[0]]: new ort.Tensor('float32', new Float32Array(size).map((_, i) => Math.sin(i)), [batch, ...sampleShape]) };
+      const t = await interleave({ a: () => sa.run(input), b: () => sb.run(input) }, batch === 1 ? rounds * 4 : rounds);
+      rows.push({ batch, a: median(t.a), b: median(t.b) });
+    }
+  } finally {
+    await Promise.all([sa.release(), sb.release()]);
   }
-  await Promise.all(Object.values(sessions).map((s) => s.release()));
   return rows;
 }

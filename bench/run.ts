@@ -1,13 +1,33 @@
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { formatTable } from '../src/report/table.js';
-import { benchLatency } from './latency.js';
+import { applyRules, loadModel } from '../src/index.js';
+import { ftm } from '../rewrites/index.js';
+import { ACCURACY_HEADER, benchAccuracy } from './accuracy.js';
+import { compareLatency } from './latency.js';
 import { benchProfile, PROFILE_BENCH_HEADER } from './profile.js';
 
 /** `npm run bench`: prints each benchmark's table and writes them all to bench/results.md. */
-const FIXTURE = 'fixtures/resnet20/model.onnx';
 const threads = cpus().length;
 const sections: string[] = [];
+
+const accuracy = await benchAccuracy(threads);
+sections.push(
+  `## The main job on the fixture ResNet-20: accuracy, size, time, latency (${threads} threads)\n\n` +
+    '`ftm-compress fixtures/resnet20/model.onnx --calib fixtures/resnet20/calib --preprocess fixtures/resnet20/preprocess.json ' +
+    '--target-ratio R --rule RULE` (256 calibration images, 32 of them held out); top-1 on the full 10k Fashion-MNIST test ' +
+    '(Debian dataset-fashion-mnist); latency = median onnxruntime ms per run, interleaved with the original.\n\n' +
+    formatTable(ACCURACY_HEADER, accuracy),
+);
+
+const original = loadModel('fixtures/resnet20/model.onnx');
+const allFtm = applyRules(applyRules(original, [ftm]).model, ftm.meta.finalize ?? []).model;
+const latency = await compareLatency(original, allFtm, [1, 28, 28], [1, 32], threads);
+sections.push(
+  `## onnxruntime latency: the fixture before and after an FTM rewrite of all 20 qualifying convs (folded form), ${threads} threads\n\n` +
+    'Median ms per run, original and rewritten interleaved in one run.\n\n' +
+    formatTable(['batch', 'original ms', 'ftm ms', 'ftm / original'], latency.map((l) => [String(l.batch), l.a.toFixed(3), l.b.toFixed(3), (l.b / l.a).toFixed(2)])),
+);
 
 const profile = await benchProfile({ threads });
 sections.push(
@@ -15,13 +35,6 @@ sections.push(
     `End to end (session creation and image decoding included), interleaved; peak RSS from a child process per variant. ` +
     `profile / plain = ${profile.ratio.toFixed(2)} (target ≤ 2).\n\n` +
     formatTable(PROFILE_BENCH_HEADER, profile.rows),
-);
-
-const latency = await benchLatency(FIXTURE, threads);
-sections.push(
-  `## onnxruntime latency, fixture ResNet-20, original vs FTM (all qualifying convs, folded form), ${threads} threads\n\n` +
-    'Median ms per run over interleaved runs.\n\n' +
-    formatTable(['batch', 'original ms', 'ftm ms', 'ftm / original'], latency),
 );
 
 const text = `# Benchmarks\n\nMeasured by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores (${cpus()[0]?.model ?? '?'}).\n\n${sections.join('\n\n')}\n`;

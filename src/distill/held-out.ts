@@ -1,0 +1,158 @@
+import type { CalibrationSet } from '../calib/types.js';
+import { ftmError } from '../errors.js';
+import { DataType } from '../ir/dtype.js';
+import type { Model } from '../ir/model.js';
+import { Runner, type FloatTensor } from '../runtime/session.js';
+import { modelUpTo } from '../fit/capture.js';
+import { readAll, sampleSize } from './data.js';
+
+/** How close the student is to the teacher on the held-out samples. */
+export interface HeldOutScore {
+  /** Share of samples whose arg-max class agrees (classifier outputs [N, K], K > 1), else null. */
+  top1Agreement: number | null;
+  /** The distillation loss on the held-out samples: KL(teacher ‖ student) of the softened outputs times T², averaged
+   * over samples (kl), or the mean squared output difference (mse). */
+  loss: number;
+  /** Σ(s − t)² / Σ(t − mean t)² over the held-out outputs (mean t per output element). */
+  relativeError: number;
+}
+
+export type LossSpec = { kind: 'kl'; temperature: number } | { kind: 'mse' };
+
+/**
+ * Scores parameter values on the held-out samples without a new session per evaluation: a copy of the student cut
+ * at `output`, whose trainable initializers are also graph inputs (so feeding them overrides the stored values), is
+ * loaded once; the teacher's outputs on the held-out samples are computed once.
+ */
+export class HeldOutEvaluator {
+  private constructor(
+    private readonly runner: Runner,
+    private readonly inputName: string,
+    private readonly sampleShape: readonly number[],
+    private readonly output: string,
+    private readonly batches: { data: Float32Array; count: number; teacher: Float32Array }[],
+    private readonly dims: Map<string, readonly number[]>,
+    private readonly lossSpec: LossSpec,
+  ) {}
+
+  static async create(
+    teacherRunner: Runner,
+    teacherOutput: string,
+    student: Model,
+    output: string,
+    trainable: ReadonlyMap<string, readonly number[]>,
+    heldOut: CalibrationSet,
+    options: { batchSize: number; threads?: number; loss: LossSpec },
+  ): Promise<HeldOutEvaluator> {
+    const data = await readAll(heldOut);
+    const size = sampleSize(heldOut);
+    const batches: { data: Float32Array; count: number; teacher: Float32Array }[] = [];
+    for (let start = 0; start < heldOut.count; start += options.batchSize) {
+      const count = Math.min(options.batchSize, heldOut.count - start);
+      const x = data.slice(start * size, (start + count) * size);
+      const t = await teacherRunner.run({ [heldOut.inputName]: { data: x, dims: [count, ...heldOut.sampleShape] } }, [teacherOutput]);
+      batches.push({ data: x, count, teacher: Float32Array.from(t[teacherOutput].data as Float32Array) });
+    }
+    const model = inferenceWithParamInputs(student, output, trainable);
+    const runner = await Runner.create(model, { threads: options.threads });
+    return new HeldOutEvaluator(runner, heldOut.inputName, heldOut.sampleShape, output, batches, new Map(trainable), options.loss);
+  }
+
+  /** One forward pass of the student (as inference, with `params`) on `x`: what a training step is compared with. */
+  async forward(x: Float32Array, count: number, params: ReadonlyMap<string, Float32Array>): Promise<Float32Array> {
+    const out = await this.runner.run({ [this.inputName]: { data: x, dims: [count, ...this.sampleShape] }, ...this.feeds(params) }, [this.output]);
+    return out[this.output].data as Float32Array;
+  }
+
+  async score(params: ReadonlyMap<string, Float32Array>): Promise<HeldOutScore> {
+    let agree = 0, samples = 0, loss = 0, err = 0, squares = 0, elements = 0;
+    let sums: Float64Array | undefined;
+    let classifier = true;
+    for (const b of this.batches) {
+      const s = await this.forward(b.data, b.count, params);
+      const t = b.teacher;
+      if (s.length !== t.length) throw ftmError('E_RUNTIME', `the student's output "${this.output}" has ${s.length} values for ${b.count} samples, the teacher's ${t.length}`);
+      const per = t.length / b.count;
+      classifier &&= per > 1;
+      sums ??= new Float64Array(per);
+      for (let j = 0; j < t.length; j++) {
+        err += (s[j] - t[j]) ** 2;
+        squares += t[j] * t[j];
+        sums[j % per] += t[j];
+      }
+      elements += t.length;
+      for (let k = 0; k < b.count; k++) {
+        if (classifier && argmax(t, k * per, per) === argmax(s, k * per, per)) agree++;
+        if (this.lossSpec.kind === 'kl') loss += softKl(t, s, k * per, per, this.lossSpec.temperature);
+      }
+      samples += b.count;
+    }
+    const centered = squares - (sums ?? new Float64Array(0)).reduce((a, v) => a + (v * v) / samples, 0);
+    return {
+      top1Agreement: classifier && samples ? agree / samples : null,
+      loss: this.lossSpec.kind === 'kl' ? loss / Math.max(samples, 1) : err / Math.max(elements, 1),
+      relativeError: centered > 0 ? err / centered : 0,
+    };
+  }
+
+  private feeds(params: ReadonlyMap<string, Float32Array>): Record<string, FloatTensor> {
+    const feeds: Record<string, FloatTensor> = {};
+    for (const [name, dims] of this.dims) {
+      const p = params.get(name);
+      if (p) feeds[name] = { data: p, dims };
+    }
+    return feeds;
+  }
+
+  async release(): Promise<void> {
+    await this.runner.release();
+  }
+}
+
+/** Whether score `a` is better than `b`: higher top-1 agreement, then lower held-out loss. */
+export function betterScore(a: HeldOutScore, b: HeldOutScore): boolean {
+  if (a.top1Agreement !== null && b.top1Agreement !== null && a.top1Agreement !== b.top1Agreement) return a.top1Agreement > b.top1Agreement;
+  return a.loss < b.loss;
+}
+
+/**
+ * A copy of `student` cut at `output`, batch dim symbolic, whose trainable initializers are graph inputs as well (ONNX
+ * lets a caller override such an initializer by feeding it): an inference model whose parameters are fed per run.
+ */
+export function inferenceWithParamInputs(student: Model, output: string, trainable: ReadonlyMap<string, readonly number[]>): Model {
+  const model = modelUpTo(student, [output]);
+  const g = model.graph;
+  for (const [name, dims] of trainable) {
+    const v = g.lookup(name);
+    if (!v?.initializer || g.inputs.includes(v)) continue;
+    v.type = { kind: 'tensor', elemType: DataType.FLOAT, shape: dims.map((d) => ({ value: d })) };
+    g.inputs.push(v);
+  }
+  return model;
+}
+
+function argmax(data: Float32Array, from: number, length: number): number {
+  let best = 0;
+  for (let i = 1; i < length; i++) if (data[from + i] > data[from + best]) best = i;
+  return best;
+}
+
+/** T²·KL(softmax(t/T) ‖ softmax(s/T)) for one sample, in float64. */
+export function softKl(t: ArrayLike<number>, s: ArrayLike<number>, from: number, length: number, temperature: number): number {
+  const lt = logSoftmax(t, from, length, temperature);
+  const ls = logSoftmax(s, from, length, temperature);
+  let kl = 0;
+  for (let i = 0; i < length; i++) kl += Math.exp(lt[i]) * (lt[i] - ls[i]);
+  return kl * temperature * temperature;
+}
+
+function logSoftmax(x: ArrayLike<number>, from: number, length: number, temperature: number): Float64Array {
+  const out = new Float64Array(length);
+  let max = -Infinity;
+  for (let i = 0; i < length; i++) max = Math.max(max, x[from + i] / temperature);
+  let sum = 0;
+  for (let i = 0; i < length; i++) sum += Math.exp(x[from + i] / temperature - max);
+  const log = max + Math.log(sum);
+  for (let i = 0; i < length; i++) out[i] = x[from + i] / temperature - log;
+  return out;
+}

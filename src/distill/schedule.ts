@@ -1,0 +1,27 @@
+/**
+ * Learning rate as a function of training progress p ∈ [0, 1] (steps done / steps planned, or seconds spent / the
+ * time budget): a linear warm-up from 0 to the base rate over the first `warmup` share, then a cosine
+ * decay to `floor`·base at p = 1. Progress rather than a step count, so the same schedule serves a step budget and a
+ * time budget whose number of steps is known only at the end.
+ */
+export interface CosineSchedule {
+  /** Peak learning rate. */
+  base: number;
+  /** Share of training spent warming up (default 0.05). */
+  warmup?: number;
+  /** Final rate as a share of `base` (default 0). */
+  floor?: number;
+}
+
+export function cosineLr(progress: number, schedule: CosineSchedule): number {
+  const { base, warmup = 0.05, floor = 0 } = schedule;
+  const p = Math.min(Math.max(progress, 0), 1);
+  if (p < warmup) return (base * p) / warmup;
+  const rest = warmup < 1 ? (p - warmup) / (1 - warmup) : 1;
+  return base * (floor + (1 - floor) * 0.5 * (1 + Math.cos(Math.PI * rest)));
+}
+
+/** The progress at which step `step` (0-based) of `steps` takes its rate: the middle of the step, never 0 or 1. */
+export function stepProgress(step: number, steps: number): number {
+  return (step + 0.5) / Math.max(steps, 1);
+}
