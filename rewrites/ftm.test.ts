@@ -13,7 +13,7 @@ import { ftm } from './ftm.js';
 const golden = (name: string) => new URL(`./__golden__/${name}.txt`, import.meta.url).pathname;
 
 /** x → Conv(w, b) → Relu → y: the Conv is not the first layer only if `first` is false (a Relu before it). */
-function convModel(cin: number, cout: number, k: number, attrs: Record<string, number[]> = {}, size = 6) {
+function convModel(cin: number, cout: number, k: number, attrs: { pads?: number[]; strides?: number[] } = {}, size = 6) {
   const { model, g, x } = modelWithInput(['N', cin, size, size]);
   const pre = g.addNode({ op: 'Relu', inputs: [x], name: 'pre' }).outputs[0]!;
   const w = randomWeight(g, 'w', [cout, cin, k, k], 11);

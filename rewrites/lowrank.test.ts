@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { relMaxError } from '../test/helpers/reference.js';
 import { describe, expect, it } from 'vitest';
 import { applyRules, loadModel, printGraph, Tensor, type AttrInit, type Model, type RewriteRecord } from '../src/index.js';
 import { loadCalibration, readPreprocessFile } from '../src/calib/index.js';
@@ -36,16 +37,6 @@ function rmsError(a: Float32Array, b: Float32Array): number {
   return Math.sqrt(err / norm);
 }
 
-/** max |a − b| / max |b|. */
-function relError(a: Float32Array, b: Float32Array): number {
-  expect(a.length).toBe(b.length);
-  let err = 0, peak = 0;
-  for (let i = 0; i < a.length; i++) {
-    err = Math.max(err, Math.abs(a[i] - b[i]));
-    peak = Math.max(peak, Math.abs(b[i]));
-  }
-  return err / peak;
-}
 
 const one = (records: RewriteRecord[]) => {
   expect(records).toHaveLength(1);
@@ -65,7 +56,7 @@ describe('lowrank', () => {
     expect(r.params!.get('pw.weight')!.dims).toEqual([8, 8, 1, 1]);
     // full rank costs the extra 1×1 conv: 8·54 + 8·8 + 8 instead of 8·54 + 8
     expect(paramsAfter - paramsBefore).toBe(8 * 8);
-    expect(relError(await run(out, input), await run(model, input))).toBeLessThan(1e-4);
+    expect(relMaxError(await run(out, input), await run(model, input))).toBeLessThan(1e-4);
   });
 
   it('loses accuracy as the rank drops, and the kernel error is the SVD tail (Eckart–Young)', async () => {
@@ -76,7 +67,7 @@ describe('lowrank', () => {
     const errors: number[] = [];
     for (let rank = 1; rank <= 8; rank++) {
       const { model: out, records } = applyRules(model, [lowrank], { options: { lowrank: { ...first, rank } } });
-      errors.push(relError(await run(out, input), want));
+      errors.push(relMaxError(await run(out, input), want));
       // W_r = pw·k; the truncation is orthogonal to what it keeps: ‖W − W_r‖² + ‖W_r‖² = ‖W‖².
       const k = records[0].params!.get('k.weight')!.data as Float32Array;
       const pw = records[0].params!.get('pw.weight')!.data as Float32Array;
@@ -141,7 +132,7 @@ describe('lowrank', () => {
       expect(k.getInts('dilations')).toEqual(attrs.dilations ?? [1, 1]);
       expect(pw.getInts('kernel_shape')).toBeUndefined();
       expect(pw.inputs[1]!.initializer!.dims).toEqual([6, 6, 1, 1]);
-      expect(relError(await run(out, input), await run(model, input))).toBeLessThan(1e-4);
+      expect(relMaxError(await run(out, input), await run(model, input))).toBeLessThan(1e-4);
     });
   }
 
@@ -265,7 +256,7 @@ describe('lowrank', () => {
     for (const rank of [4, 8, 16, 24, 32, 48, 64]) {
       const { model: out, paramsAfter, paramsBefore } = applyRules(model, [lowrank], { layers: [layer], options: { lowrank: { rank } } });
       const got = await run(out, input);
-      const err = relError(got, want);
+      const err = relMaxError(got, want);
       const ratio = (64 * 576 + 64 + paramsAfter - paramsBefore) / (64 * 576 + 64);
       rows.push(`rank ${rank}: layer params ×${ratio.toFixed(3)}, max rel error ${err.toExponential(2)}, ‖Δ‖/‖y‖ ${rmsError(got, want).toExponential(2)}`);
       expect(err).toBeLessThan(last);

@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { relMaxError } from '../test/helpers/reference.js';
 import { describe, expect, it } from 'vitest';
 import { applyRules, loadModel, printGraph, Tensor, type AttrInit, type Graph, type Model, type RewriteRecord, type Value } from '../src/index.js';
 import { fitSequential } from '../src/fit/index.js';
@@ -18,16 +19,6 @@ async function run(model: Model, data: Float32Array, dims: number[]): Promise<Fl
   return (await runOnce(model, { [model.graph.inputs[0].name]: { data, dims } }))[model.graph.outputs[0].name];
 }
 
-/** max |a − b| / max |b|. */
-function relError(a: Float32Array, b: Float32Array): number {
-  expect(a.length).toBe(b.length);
-  let err = 0, peak = 0;
-  for (let i = 0; i < a.length; i++) {
-    err = Math.max(err, Math.abs(a[i] - b[i]));
-    peak = Math.max(peak, Math.abs(b[i]));
-  }
-  return err / peak;
-}
 
 
 /** The entries of a row-major tensor whose index on `axis` is in `keep`: the test's own slicing, by multi-index. */
@@ -54,7 +45,7 @@ function chain(tail: Tail, keep?: number[], zero: number[] = []): { model: Model
   let seed = 10;
   /** A constant of the model; `axis` is its channel axis (sliced to `keep`), `map` shapes its values. */
   const constant = (name: string, dims: number[], axis?: number, map: (v: number, i: number) => number = (v) => v): Value => {
-    let data = randomFloats(dims.reduce((a, b) => a * b, 1), seed++).map(map);
+    let data: Float32Array = randomFloats(dims.reduce((a, b) => a * b, 1), seed++).map(map);
     let shape = dims;
     if (keep && axis !== undefined) {
       data = take(data, dims, axis, keep);
@@ -130,7 +121,7 @@ describe('prune', () => {
     expect(r.params!.get('conv.weight')!.dims).toEqual([5, 4, 3, 3]);
     expect(r.params!.get('consumer0.weight')!.dims).toEqual([5, 5, 3, 3]);
     expect(paramsBefore - paramsAfter).toBe(3 * (4 * 9 + 1) + 3 * 5 * 9);
-    expect(relError(await run(out, input, dims), await run(model, input, dims))).toBeLessThan(1e-6);
+    expect(relMaxError(await run(out, input, dims), await run(model, input, dims))).toBeLessThan(1e-6);
   });
 
   for (const tail of ['relu', 'rich', 'dw', 'branch', 'gemm', 'gemmT', 'matmul'] as const) {
@@ -140,7 +131,7 @@ describe('prune', () => {
       const { model: out, records } = pruneAt(model, 0.5);
       expect(one(records)).toMatchObject({ status: 'fired' });
       const want = await run(chain(tail, keep).model, input, dims);
-      expect(relError(await run(out, input, dims), want)).toBeLessThan(1e-5);
+      expect(relMaxError(await run(out, input, dims), want)).toBeLessThan(1e-5);
     });
   }
 

@@ -3,23 +3,14 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFile
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DataType, encodeModel, FtmError, Graph, loadModel, newModel, saveModel, Tensor } from '../src/index.js';
+import { DataType, encodeModel, Graph, loadModel, newModel, saveModel, Tensor } from '../src/index.js';
+import { expectCode } from './helpers/errors.js';
 import { pythonOnnxMissing, requireDebianPath, runOracle } from './helpers/python.js';
 
 const CORPUS = '/usr/share/libonnx-testdata';
 const corpusMissing = requireDebianPath(CORPUS, 'libonnx-testdata', existsSync(CORPUS));
 const tmp = () => mkdtempSync(join(tmpdir(), 'ftm-io-'));
 
-function expectCode(f: () => unknown, code: string): void {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(FtmError);
-    expect((e as FtmError).code).toBe(code);
-    return;
-  }
-  throw new Error(`expected ${code}, nothing was thrown`);
-}
 
 describe.skipIf(corpusMissing || pythonOnnxMissing)('round-trip on the ONNX backend test corpus', () => {
   it('every model loads and saves back equal to the original (onnx.load(a) == onnx.load(b))', () => {

@@ -1,11 +1,12 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { expectCodeAsync } from './helpers/errors.js';
 import { describe, expect, it, vi } from 'vitest';
 import yargs from 'yargs';
 import { loadCalibration, readPreprocessFile } from '../src/calib/index.js';
 import type { CalibrationSet } from '../src/calib/types.js';
-import { encodeModel, FtmError, inspectModel, loadModel, Tensor, type Model } from '../src/index.js';
+import { encodeModel, inspectModel, loadModel, Tensor, type Model } from '../src/index.js';
 import { profileCommand } from '../src/commands/profile.js';
 import { maxWeightMatching, type WeightedEdge } from '../src/profile/matching.js';
 import { groupChannels } from '../src/profile/pairing.js';
@@ -16,15 +17,6 @@ import { channel, copyPsnr } from './helpers/psnr-reference.js';
 import { conv2d, nchw } from './helpers/reference.js';
 import { memoryCalibration } from './helpers/memory-calib.js';
 
-async function expectCode(f: () => Promise<unknown>, code: string): Promise<FtmError> {
-  const e = await f().then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(e).toBeInstanceOf(FtmError);
-  expect((e as FtmError).code).toBe(code);
-  return e as FtmError;
-}
 
 const byLayer = (layers: LayerReport[]) => Object.fromEntries(layers.map((l) => [l.layer, l]));
 
@@ -325,22 +317,22 @@ describe('bad inputs', () => {
   it('a model without Conv', async () => {
     const { model, g, x } = modelWithInput(['N', 2, 6, 6]);
     g.outputs.push(g.addNode({ op: 'Relu', inputs: [x], name: 'relu' }).outputs[0]!);
-    await expectCode(run(model, smallCalib()), 'E_UNSUPPORTED');
+    await expectCodeAsync(run(model, smallCalib()), 'E_UNSUPPORTED');
   });
 
   it('layers naming a missing layer, or none', async () => {
-    const e = await expectCode(run(smallNet(13).model, smallCalib(), { layers: ['conv1', 'nope'] }), 'E_USAGE');
+    const e = await expectCodeAsync(run(smallNet(13).model, smallCalib(), { layers: ['conv1', 'nope'] }), 'E_USAGE');
     expect(e.message).toContain('no Conv layer named "nope"; the model\'s Conv layers are "conv1", "conv2"');
-    await expectCode(run(smallNet(13).model, smallCalib(), { layers: [] }), 'E_USAGE');
+    await expectCodeAsync(run(smallNet(13).model, smallCalib(), { layers: [] }), 'E_USAGE');
   });
 
   it('calibration data that does not fit the model', async () => {
     const { model } = smallNet(13);
-    await expectCode(run(model, memoryCalibration('x', [2, 6, 6], new Float32Array(0))), 'E_CALIB_EMPTY');
-    await expectCode(run(model, memoryCalibration('image', [2, 6, 6], inputs)), 'E_CALIB_SHAPE');
-    await expectCode(run(model, memoryCalibration('x', [2, 4, 9], inputs)), 'E_CALIB_SHAPE');
+    await expectCodeAsync(run(model, memoryCalibration('x', [2, 6, 6], new Float32Array(0))), 'E_CALIB_EMPTY');
+    await expectCodeAsync(run(model, memoryCalibration('image', [2, 6, 6], inputs)), 'E_CALIB_SHAPE');
+    await expectCodeAsync(run(model, memoryCalibration('x', [2, 4, 9], inputs)), 'E_CALIB_SHAPE');
     model.graph.inputs.push(model.graph.define('extra'));
-    await expectCode(run(model, smallCalib()), 'E_UNSUPPORTED');
+    await expectCodeAsync(run(model, smallCalib()), 'E_UNSUPPORTED');
   });
 
   it.each([
@@ -350,7 +342,7 @@ describe('bad inputs', () => {
     ['a NaN threshold', { threshold: NaN }],
     ['0 threads', { threads: 0 }],
   ])('options: %s', async (_, options) => {
-    await expectCode(run(smallNet(13).model, smallCalib(), options), 'E_USAGE');
+    await expectCodeAsync(run(smallNet(13).model, smallCalib(), options), 'E_USAGE');
   });
 });
 

@@ -1,5 +1,6 @@
+import { expectCodeAsync } from './helpers/errors.js';
 import { describe, expect, it } from 'vitest';
-import { encodeModel, FtmError, Tensor } from '../src/index.js';
+import { encodeModel, Tensor } from '../src/index.js';
 import { Runner } from '../src/runtime/session.js';
 import { copyModel, tapModel } from '../src/runtime/tap.js';
 import { modelWithInput, randomFloats, randomWeight } from './helpers/build.js';
@@ -17,15 +18,6 @@ function twoConvs() {
   return { model, w1, b1, conv1: conv1.outputs[0]!.name, y: conv2.outputs[0]!.name };
 }
 
-async function expectCode(f: () => Promise<unknown>, code: string): Promise<FtmError> {
-  const e = await f().then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(e).toBeInstanceOf(FtmError);
-  expect((e as FtmError).code).toBe(code);
-  return e as FtmError;
-}
 
 const input = { data: randomFloats(3 * 2 * 5 * 5, 7), dims: [3, 2, 5, 5] };
 
@@ -82,7 +74,7 @@ describe('runner', () => {
     model.graph.name = 'custom';
     g.outputs.push(g.addNode({ op: 'NoSuchOp', domain: 'com.example', inputs: [x], name: 'weird' }).outputs[0]!);
     model.opsetImport.push({ domain: 'com.example', version: 1 });
-    const e = await expectCode(() => Runner.create(model), 'E_RUNTIME');
+    const e = await expectCodeAsync(() => Runner.create(model), 'E_RUNTIME');
     expect(e.message).toContain('model "custom"');
     expect(e.message).toContain('NoSuchOp');
   });
@@ -90,14 +82,14 @@ describe('runner', () => {
   it('reports a failed run as E_RUNTIME', async () => {
     const { model } = twoConvs();
     const runner = await Runner.create(model);
-    await expectCode(() => runner.run({ x: { data: new Float32Array(4), dims: [1, 1, 2, 2] } }), 'E_RUNTIME');
+    await expectCodeAsync(() => runner.run({ x: { data: new Float32Array(4), dims: [1, 1, 2, 2] } }), 'E_RUNTIME');
     await runner.release();
   });
 
   it('refuses a thread count that is not a positive integer', async () => {
     const { model } = twoConvs();
-    await expectCode(() => Runner.create(model, { threads: 0 }), 'E_USAGE');
-    await expectCode(() => Runner.create(model, { threads: 1.5 }), 'E_USAGE');
+    await expectCodeAsync(() => Runner.create(model, { threads: 0 }), 'E_USAGE');
+    await expectCodeAsync(() => Runner.create(model, { threads: 1.5 }), 'E_USAGE');
   });
 
   it('runs a model built in memory', async () => {
