@@ -239,16 +239,20 @@ describe('fitting the fixture ResNet-20', async () => {
 
   it('two layers: sequential fitting beats independent fitting at the model output', async () => {
     const layers = ['/layer1/layer1.0/conv1/Conv', '/layer1/layer1.0/conv2/Conv'];
-    const run = async (mode: 'sequential' | 'independent') => {
+    const run = async (mode: 'sequential' | 'independent', memoryBudget?: number) => {
       const student = applyRules(teacher, [ftm], { layers });
-      const report = await fitSequential(teacher, student.model, student.records, calib, { mode });
+      const report = await fitSequential(teacher, student.model, student.records, calib, { mode, memoryBudget });
       return { report, error: await outputError(teacher, student.model, test) };
     };
     const seq = await run('sequential');
     const ind = await run('independent');
     console.log(`layer1.0 conv1+conv2, logit error on 200 test images: sequential ${seq.error.toFixed(4)}, independent ${ind.error.toFixed(4)}`);
-    expect(seq.report.passes).toBe(4);
+    expect(seq.report.passes).toBe(2); // segment by segment: one pass of each model in all
     expect(ind.report.passes).toBe(2);
+    // without the memory for segments, each layer runs truncated passes from the input: same fits, more passes
+    const truncated = await run('sequential', 0);
+    expect(truncated.report.passes).toBe(4);
+    truncated.report.layers.forEach((l, i) => expect(l.errorAfter).toBeCloseTo(seq.report.layers[i].errorAfter, 5));
     // the first layer sees the same input either way; the second sees the student's own input only in sequential mode
     expect(seq.report.layers[0].errorAfter).toBeCloseTo(ind.report.layers[0].errorAfter, 6);
     expect(seq.error).toBeLessThan(ind.error);

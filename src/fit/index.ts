@@ -5,3 +5,4 @@ export { convError, convMoments, fitConv, refitConv, relativeError, targetSpread
 export { captureBatches, modelUpTo, type Capture } from './capture.js';
 export { fitSequential, type FitProgress, type FitReport, type LayerFitReport, type SequentialOptions } from './sequential.js';
 export { outputError } from './evaluate.js';
+export { segmentModel, SegmentedRun } from './segments.js';

@@ -7,6 +7,9 @@ import type { RewriteRecord } from '../rewrite/driver.js';
 import type { FitPlan, FitSolveOptions, Params } from '../rewrite/rule.js';
 import { captureBatches, type Capture } from './capture.js';
 import { collectLayerStats } from './patch-stats.js';
+import { SegmentedRun } from './segments.js';
+import { inferShapes } from '../analysis/shapes.js';
+import type { FloatTensor } from '../runtime/session.js';
 
 export interface FitProgress {
   /** The rewrite whose layer is being fitted (the node it replaced, as in the records), its rank and the number of layers. */
@@ -29,6 +32,11 @@ export interface SequentialOptions extends FitSolveOptions {
    */
   mode?: 'sequential' | 'independent';
   onProgress?: (progress: FitProgress) => void;
+  /**
+   * Bytes of activations sequential fitting may keep in memory to run the models segment by segment (default 1 GiB);
+   * above it, each layer runs truncated passes from the input instead (slower, no memory).
+   */
+  memoryBudget?: number;
 }
 
 export interface LayerFitReport {
@@ -71,8 +79,9 @@ interface FitTarget {
  * in the student's topological order (of their inputs), so that layer l sees layers < l already fitted: their errors
  * are compensated instead of compounding. The generic engine: it knows no rule's maths.
  *
- * Cost: per layer one pass of the student and one of the teacher, each cut after the value needed (2·L partial passes
- * over the calibration set); independent mode needs one teacher pass per layer.
+ * Cost: in sequential mode both models run segment by segment (about one pass of each, see segments.ts) when the
+ * activations to keep fit the memory budget; otherwise, and in independent mode, each layer runs passes cut after the
+ * values it needs (up to 2·L partial passes over the calibration set).
  */
 export async function fitSequential(teacher: Model, student: Model, records: readonly RewriteRecord[], calib: CalibrationSet, options: SequentialOptions = {}): Promise<FitReport> {
   const start = performance.now();
@@ -84,21 +93,70 @@ export async function fitSequential(teacher: Model, student: Model, records: rea
   const solveOptions: FitSolveOptions = { iterations: options.iterations, tolerance: options.tolerance, damping: options.damping };
   const layers: LayerFitReport[] = [];
   let passes = 0;
+  const segmented = mode === 'sequential' ? segmentedRuns(teacher, student, targets, calib, { threads, batchSize }, options.memoryBudget ?? DEFAULT_MEMORY_BUDGET) : undefined;
+  if (segmented) passes = 2;
   for (const [index, { record, plan }] of targets.entries()) {
     const t0 = performance.now();
     const where = record.node;
-    const x: Capture = { model: mode === 'sequential' ? student : teacher, value: plan.input.name };
-    if (mode === 'independent' && !isComputed(teacher, plan.input.name)) {
-      throw ftmError('E_USAGE', `independent fitting reads the layer's input "${plan.input.name}" from the teacher, which has no such value (the ${record.rule} rewrite made it): fit in sequential mode`, where);
-    }
-    const y: Capture = { model: teacher, value: plan.target };
-    passes += x.model === y.model ? 1 : 2;
     const onBatch = (samples: number) => options.onProgress?.({ layer: where, index, layers: targets.length, samples, total: calib.count });
-    const stats = await collectLayerStats(captureBatches(calib, { x, y }, { threads, batchSize, onBatch }), plan.patches, { threads, where });
+    let pairs: AsyncIterable<{ x: FloatTensor; y: FloatTensor }>;
+    if (segmented) {
+      pairs = segmentPairs(segmented, plan, onBatch);
+    } else {
+      const x: Capture = { model: mode === 'sequential' ? student : teacher, value: plan.input.name };
+      if (mode === 'independent' && !isComputed(teacher, plan.input.name)) {
+        throw ftmError('E_USAGE', `independent fitting reads the layer's input "${plan.input.name}" from the teacher, which has no such value (the ${record.rule} rewrite made it): fit in sequential mode`, where);
+      }
+      const y: Capture = { model: teacher, value: plan.target };
+      passes += x.model === y.model ? 1 : 2;
+      pairs = captureBatches(calib, { x, y }, { threads, batchSize, onBatch });
+    }
+    const stats = await collectLayerStats(pairs, plan.patches, { threads, where });
     const { errorBefore, errorAfter } = plan.solve(stats, record.params, solveOptions);
+    segmented?.student.release([plan.input.name]);
+    segmented?.teacher.release([plan.target]);
     layers.push({ layer: where, rule: record.rule, target: plan.target, errorBefore, errorAfter, positions: stats.count, seconds: (performance.now() - t0) / 1000 });
   }
   return { mode, samples: calib.count, layers, passes, seconds: (performance.now() - start) / 1000 };
+}
+
+/** Activations kept in memory for segmented runs, at most (the frontier, for the whole calibration set). */
+const DEFAULT_MEMORY_BUDGET = 1 << 30;
+
+interface SegmentedRuns {
+  student: SegmentedRun;
+  teacher: SegmentedRun;
+}
+
+/**
+ * Both models run segment by segment (about one pass of each in all) when their frontiers fit the memory budget;
+ * undefined otherwise, and each layer then runs truncated passes from the input.
+ */
+function segmentedRuns(teacher: Model, student: Model, targets: FitTarget[], calib: CalibrationSet, options: { threads: number; batchSize: number }, budget: number): SegmentedRuns | undefined {
+  const runs = {
+    student: new SegmentedRun(student, calib, options, new Set(targets.map((t) => t.plan.input.name))),
+    teacher: new SegmentedRun(teacher, calib, options, new Set(targets.map((t) => t.plan.target))),
+  };
+  const fits = (run: SegmentedRun, model: Model) => {
+    const shapes = inferShapes(model.graph);
+    const perSample = (name: string) => {
+      const shape = shapes.get(model.graph.lookup(name)!);
+      return shape && shape.slice(1).every((d) => d !== null) ? (shape.slice(1) as number[]).reduce((a, b) => a * b, 1) : undefined;
+    };
+    return (run.peakFrontierBytes(perSample) ?? Infinity) <= budget / 2;
+  };
+  return fits(runs.student, student) && fits(runs.teacher, teacher) ? runs : undefined;
+}
+
+async function* segmentPairs(runs: SegmentedRuns, plan: FitPlan, onBatch: (samples: number) => void): AsyncGenerator<{ x: FloatTensor; y: FloatTensor }> {
+  const xs = await runs.student.get([plan.input.name]);
+  const ys = await runs.teacher.get([plan.target]);
+  let samples = 0;
+  for (let b = 0; b < xs.length; b++) {
+    yield { x: xs[b][0], y: ys[b][0] };
+    samples += xs[b][0].dims[0];
+    onBatch(samples);
+  }
 }
 
 /** The fit plans of the fired rewrites, checked against both models, in the student's topological order. */
