@@ -9,7 +9,8 @@ export const ACCURACY_HEADER = ['model', 'param ratio', 'top-1 % (10k test)', 'Î
 
 /**
  * The main job against its baselines on the fixture: top-1 on the full 10k Fashion-MNIST test set for the original,
- * ftm, lowrank and prune at each ratio (256 calibration images, 1/8 held out), int8 weight quantization, and the
+ * ftm, lowrank and prune at each ratio, each with and without distillation (256 calibration images, 1/8 held out),
+ * int8 weight quantization, and the
  * onnxruntime latency of each model (median ms, interleaved with the original; the original's own column shows
  * the median over all its runs).
  */
@@ -29,11 +30,15 @@ export async function benchAccuracy(threads: number, ratios = [0.5, 0.3, 0.21]):
   const rows: string[][] = [];
   for (const ratio of ratios) {
     for (const rule of ['ftm', 'lowrank', 'prune']) {
-      const t0 = performance.now();
-      const { model: small, report } = await compressModel(model, calib, { targetRatio: ratio, rule: builtinRules[rule], bestEffort: true, threads });
-      const seconds = ((performance.now() - t0) / 1000).toFixed(1);
-      const knob = Object.entries(report.ruleOptions).map(([k, v]) => `${k}=${v}`).join(' ');
-      rows.push(await row(`${rule} ${knob} (target ${ratio})`, report.achievedRatio.toFixed(3), small, pct(report.agreement[0].top1Agreement ?? 0), seconds));
+      // The closed-form fit alone (--no-distill), then the default main job (distillation, DEFAULT_DISTILL_STEPS steps).
+      for (const distill of [false, undefined] as const) {
+        const t0 = performance.now();
+        const { model: small, report } = await compressModel(model, calib, { targetRatio: ratio, rule: builtinRules[rule], bestEffort: true, threads, distill });
+        const seconds = ((performance.now() - t0) / 1000).toFixed(1);
+        const knob = Object.entries(report.ruleOptions).map(([k, v]) => `${k}=${v}`).join(' ');
+        const name = `${rule} ${knob}${distill === false ? ', no distillation' : ''} (target ${ratio})`;
+        rows.push(await row(name, report.achievedRatio.toFixed(3), small, pct(report.agreement[0].top1Agreement ?? 0), seconds));
+      }
     }
   }
   const int8 = quantizeWeightsInt8(model);

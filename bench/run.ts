@@ -15,7 +15,7 @@ const accuracy = await benchAccuracy(threads);
 sections.push(
   `## The main job on the fixture ResNet-20: accuracy, size, time, latency (${threads} threads)\n\n` +
     '`ftm-compress fixtures/resnet20/model.onnx --calib fixtures/resnet20/calib --preprocess fixtures/resnet20/preprocess.json ' +
-    '--target-ratio R --rule RULE` (256 calibration images, 32 of them held out); top-1 on the full 10k Fashion-MNIST test ' +
+    '--target-ratio R --rule RULE [--no-distill]` (256 calibration images, 32 of them held out); top-1 on the full 10k Fashion-MNIST test ' +
     '(Debian dataset-fashion-mnist); latency = median onnxruntime ms per run, interleaved with the original.\n\n' +
     formatTable(ACCURACY_HEADER, accuracy),
 );

@@ -32,7 +32,8 @@ async function main(): Promise<void> {
     .command(profileCommand)
     .command(rewriteCommand)
     .strict()
-    .fail((msg, err) => fail(err ?? ftmError('E_USAGE', `${msg} (see ftm-compress --help)`)))
+    // yargs breaks some messages over lines; an error is one line.
+    .fail((msg, err) => fail(err ?? ftmError('E_USAGE', `${msg.replace(/\s*\n\s*/g, ' ')} (see ftm-compress --help)`)))
     .help()
     .parseAsync();
 }

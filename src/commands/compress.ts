@@ -2,6 +2,7 @@ import { basename, dirname, extname, join } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { builtinRules } from '../../rewrites/index.js';
 import { compressModel, type CompressReport, type Stage } from '../compress/compress.js';
+import { DEFAULT_DISTILL_LR, DEFAULT_DISTILL_STEPS } from '../distill/distill.js';
 import { formatCompressReport } from '../compress/format.js';
 import { ftmError } from '../errors.js';
 import { loadModel } from '../onnx/load.js';
@@ -26,6 +27,12 @@ interface CompressArgs extends CalibArgs {
   force: boolean;
   maxOutputError?: number;
   minAgreement?: number;
+  distill: boolean;
+  distillSteps?: number;
+  distillTime?: number;
+  distillLr: number;
+  train: string;
+  augment?: boolean;
 }
 
 const defaultOutput = (model: string) => join(dirname(model), `${basename(model, extname(model))}.ftm.onnx`);
@@ -50,7 +57,13 @@ export const compressCommand: CommandModule<object, CompressArgs> = {
         .option('report', { type: 'string', describe: 'write the full report as JSON to this file' })
         .option('force', { type: 'boolean', default: false, describe: 'allow overwriting the input model' })
         .option('max-output-error', { type: 'number', describe: 'exit non-zero (80) when the held-out relative output error is above this' })
-        .option('min-agreement', { type: 'number', describe: 'exit non-zero (80) when held-out top-1 agreement is below this (0..1)' }),
+        .option('min-agreement', { type: 'number', describe: 'exit non-zero (80) when held-out top-1 agreement is below this (0..1)' })
+        .option('distill', { type: 'boolean', default: true, describe: 'end-to-end distillation after the closed-form fit (--no-distill: off)' })
+        .option('distill-steps', { type: 'number', describe: `distillation steps (default ${DEFAULT_DISTILL_STEPS})` })
+        .option('distill-time', { type: 'number', describe: 'distillation time budget in seconds (stops at the first of steps and time; the result then depends on the machine)' })
+        .option('distill-lr', { type: 'number', default: DEFAULT_DISTILL_LR, describe: 'peak Adam learning rate of the distillation (cosine schedule)' })
+        .option('train', { type: 'string', default: 'rewritten', choices: ['rewritten', 'all'], describe: 'what distillation trains: the new weights of rewritten layers, or every float weight' })
+        .option('augment', { type: 'boolean', describe: 'flip and shift training images during distillation (default: on for image folders, off for .npy)' }),
     ) as unknown as Argv<CompressArgs>,
   handler: async (args) => {
     const model = loadModel(args.model);
@@ -74,10 +87,17 @@ export const compressCommand: CommandModule<object, CompressArgs> = {
       seed: args.seed,
       threads: args.threads,
       batchSize: args.batchSize,
-      onProgress: (stage, fraction) => {
+      distill: args.distill && {
+        steps: args.distillSteps,
+        seconds: args.distillTime,
+        lr: args.distillLr,
+        train: args.train as 'rewritten' | 'all',
+        augment: args.augment,
+      },
+      onProgress: (stage, fraction, detail) => {
         const bar = bars.get(stage) ?? progressReporter(stage, '%');
         bars.set(stage, bar);
-        bar.update(Math.round(fraction * 100), 100);
+        bar.update(Math.round(fraction * 100), 100, stage === 'distill' ? detail : undefined);
         if (fraction >= 1) bar.stop();
       },
     });

@@ -2,7 +2,8 @@ import cliProgress from 'cli-progress';
 
 /** Progress of a long step, shown on stderr so that stdout stays the command's result. */
 export interface Progress {
-  update(done: number, total: number): void;
+  /** `detail`: a short state shown beside the count (e.g. the running loss). */
+  update(done: number, total: number, detail?: string): void;
   stop(): void;
 }
 
@@ -16,16 +17,16 @@ export function progressReporter(title: string, unit: string, stream: NodeJS.Wri
 
 function barProgress(title: string, unit: string, stream: NodeJS.WriteStream): Progress {
   const bar = new cliProgress.SingleBar(
-    { stream, format: `${title} [{bar}] {value}/{total} ${unit} | {eta_formatted} left`, hideCursor: true },
+    { stream, format: `${title} [{bar}] {value}/{total} ${unit} | {eta_formatted} left {detail}`, hideCursor: true },
     cliProgress.Presets.shades_classic,
   );
   let started = false;
   return {
-    update(done, total) {
-      if (!started) bar.start(total, 0);
+    update(done, total, detail = '') {
+      if (!started) bar.start(total, 0, { detail });
       started = true;
       bar.setTotal(total);
-      bar.update(done);
+      bar.update(done, { detail });
     },
     stop() {
       if (started) bar.stop();
@@ -34,13 +35,14 @@ function barProgress(title: string, unit: string, stream: NodeJS.WriteStream): P
 }
 
 function lineProgress(title: string, unit: string, stream: NodeJS.WriteStream): Progress {
-  let logged = -1;
+  let logged = -1, last = -1;
   return {
-    update(done, total) {
+    update(done, total, detail) {
       const step = Math.floor(done / total / LOG_STEP);
-      if (step === logged && done < total) return;
+      if ((step === logged && done < total) || (done === last && !detail)) return;
       logged = step;
-      stream.write(`${title}: ${done}/${total} ${unit} (${Math.round((100 * done) / total)}%)\n`);
+      last = done;
+      stream.write(`${title}: ${done}/${total} ${unit} (${Math.round((100 * done) / total)}%)${detail ? ` ${detail}` : ''}\n`);
     },
     stop() {},
   };

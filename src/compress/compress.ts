@@ -1,11 +1,12 @@
 import { availableParallelism } from 'node:os';
 import type { CalibrationSet } from '../calib/types.js';
+import { checkDistillOptions, distill, type DistillOptions, type DistillReport } from '../distill/distill.js';
 import { fitSequential } from '../fit/sequential.js';
 import type { Model } from '../ir/model.js';
 import { planRewrites, type Plan } from '../plan/plan.js';
 import { profileModel } from '../profile/profile.js';
 import { statsFromProfile } from '../profile/to-stats.js';
-import { applyRules } from '../rewrite/driver.js';
+import { applyRules, type RewriteRecord } from '../rewrite/driver.js';
 import type { AnyRule } from '../rewrite/rule.js';
 import { measureAgreement, type OutputAgreement } from './agreement.js';
 import { refitClassifier, type ClassifierRefit } from './refit-classifier.js';
@@ -25,11 +26,24 @@ export interface CompressOptions {
   seed?: number;
   threads?: number;
   batchSize?: number;
+  /**
+   * End-to-end distillation after the closed-form fits (src/distill), on the fitting samples; the held-out samples
+   * only monitor it (the last parameters are kept). false turns it off. Default: on, with the defaults of DistillOptions except a step
+   * budget of DEFAULT_DISTILL_STEPS.
+   */
+  distill?: false | CompressDistillOptions;
   /** Progress of the long stages: which stage, and how far along it is (0..1). */
   onProgress?: (stage: Stage, fraction: number, detail?: string) => void;
 }
 
-export type Stage = 'profile' | 'fit' | 'refit' | 'evaluate';
+export type Stage = 'profile' | 'fit' | 'refit' | 'distill' | 'evaluate';
+
+/** What compressModel passes on to distill: its threads, seed and progress come from CompressOptions. */
+export type CompressDistillOptions = Omit<DistillOptions, 'threads' | 'seed' | 'onProgress' | 'output'>;
+
+
+/** The fewest fitting samples distillation is worth running on. */
+const MIN_DISTILL_SAMPLES = 16;
 
 export interface LayerSummary {
   layer: string;
@@ -49,9 +63,13 @@ export interface CompressReport {
   achievedRatio: number;
   paramsBefore: number;
   paramsAfter: number;
+  /** fit: the closed-form fits and distillation train on these; heldOut: the agreement below is measured on these,
+   * and distillation's progress is monitored on them (nothing is chosen by them). */
   samples: { fit: number; heldOut: number };
   layers: LayerSummary[];
   classifier?: ClassifierRefit;
+  /** The end-to-end distillation, or why it did not run. */
+  distill?: DistillReport | { skipped: string };
   /** On the held-out samples, never used for fitting. */
   agreement: OutputAgreement[];
   seconds: Record<Stage | 'total', number>;
@@ -64,10 +82,11 @@ export interface CompressReport {
  */
 export async function compressModel(model: Model, calib: CalibrationSet, options: CompressOptions): Promise<{ model: Model; report: CompressReport }> {
   const start = performance.now();
+  if (options.distill) checkDistillOptions(options.distill);
   const threads = options.threads ?? availableParallelism();
   const batchSize = options.batchSize ?? 64;
   const rule = options.rule;
-  const seconds = { profile: 0, fit: 0, refit: 0, evaluate: 0, total: 0 };
+  const seconds = { profile: 0, fit: 0, refit: 0, distill: 0, evaluate: 0, total: 0 };
   const timed = async <T>(stage: Stage, f: () => Promise<T>): Promise<T> => {
     const t0 = performance.now();
     options.onProgress?.(stage, 0);
@@ -77,7 +96,8 @@ export async function compressModel(model: Model, calib: CalibrationSet, options
     return out;
   };
 
-  const { fit: fitSet, heldOut } = splitCalibration(calib, options.holdout ?? 0.125, options.seed ?? 0);
+  const seed = options.seed ?? 0;
+  const { fit: fitSet, heldOut } = splitCalibration(calib, options.holdout ?? 0.125, seed);
   const profile = await timed('profile', () =>
     profileModel(model, fitSet, {
       threads,
@@ -105,6 +125,11 @@ export async function compressModel(model: Model, calib: CalibrationSet, options
       )
     : undefined;
   const classifier = chosen.length ? await timed('refit', () => refitClassifier(model, student, fitSet, { threads, batchSize })) : undefined;
+  const distilled = !chosen.length || options.distill === false
+    ? undefined
+    : fitSet.count >= MIN_DISTILL_SAMPLES
+      ? await timed('distill', () => distillStudent(model, student, rewritten.records, fitSet, heldOut, options))
+      : { skipped: `${fitSet.count} fitting samples, fewer than the ${MIN_DISTILL_SAMPLES} distillation needs` };
   // The rule's clean-ups (FTM: folding channel reorders) run only now: fitting needs each rewrite's own outputs.
   const final = rule.meta.finalize?.length ? applyRules(student, rule.meta.finalize).model : student;
   const agreement = await timed('evaluate', () => measureAgreement(model, final, heldOut, { threads, batchSize }));
@@ -121,10 +146,23 @@ export async function compressModel(model: Model, calib: CalibrationSet, options
       samples: { fit: fitSet.count, heldOut: heldOut.count },
       layers: layerSummaries(plan, profile.layers, fit?.layers ?? []),
       classifier,
+      ...(distilled ? { distill: distilled } : {}),
       agreement,
       seconds,
     },
   };
+}
+
+/** Distils the fitted student towards the teacher (the new parameters of the rewritten layers, by default). */
+async function distillStudent(teacher: Model, student: Model, records: readonly RewriteRecord[], train: CalibrationSet, heldOut: CalibrationSet, options: CompressOptions): Promise<DistillReport> {
+  const settings = options.distill || {};
+  return distill(teacher, student, records, train, heldOut, {
+    ...settings,
+    batchSize: settings.batchSize ?? options.batchSize,
+    seed: options.seed ?? 0,
+    threads: options.threads,
+    onProgress: (p) => options.onProgress?.('distill', p.step / p.steps, `loss ${p.loss.toFixed(4)}${p.agreement == null ? '' : `, held-out agreement ${(100 * p.agreement).toFixed(1)}%`}`),
+  });
 }
 
 function layerSummaries(plan: Plan, profiled: { layer: string; score: number; params: number }[], fitted: { layer: string; errorBefore: number; errorAfter: number }[]): LayerSummary[] {

@@ -22,11 +22,21 @@ export function formatCompressReport(r: CompressReport): string {
   if (r.classifier) {
     lines.push(`classifier ${r.classifier.node}: ${r.classifier.applied ? 'refitted' : 'kept'} (fit-set logit error ${num(r.classifier.errorBefore)} → ${num(r.classifier.errorAfter)})`);
   }
+  if (r.distill && 'skipped' in r.distill) lines.push(`distillation skipped: ${r.distill.skipped}`);
+  else if (r.distill) {
+    const d = r.distill;
+    const agreement = (x: number | null) => (x === null ? '' : `, agreement ${(100 * x).toFixed(1)}%`);
+    lines.push(
+      `distillation: ${d.steps} steps on ${formatCount(d.trainableParams)} parameters (${d.trainable.length} tensors${d.frozen.length ? `, ${d.frozen.length} frozen` : ''}); ` +
+        `held-out loss ${num(d.heldOutBefore.loss, 4)}${agreement(d.heldOutBefore.top1Agreement)} → ${num(d.heldOutAfter.loss, 4)}${agreement(d.heldOutAfter.top1Agreement)}` +
+        (d.keptStep === d.steps ? '' : d.keptStep === 0 ? ' (kept the closed-form fit: training did not improve on it)' : ` (kept step ${d.keptStep})`),
+    );
+  }
   for (const a of r.agreement) {
     const top1 = a.top1Agreement === null ? '' : `top-1 agreement ${(100 * a.top1Agreement).toFixed(1)}%, `;
     lines.push(`held-out (${r.samples.heldOut} samples, not used for fitting) "${a.output}": ${top1}relative error ${num(a.relativeError, 4)}, PSNR ${num(a.psnr, 1)} dB`);
   }
   const s = r.seconds;
-  lines.push(`time ${s.total.toFixed(1)} s (profile ${s.profile.toFixed(1)}, fit ${s.fit.toFixed(1)}, refit ${s.refit.toFixed(1)}, evaluate ${s.evaluate.toFixed(1)}); fitted on ${r.samples.fit} samples`);
+  lines.push(`time ${s.total.toFixed(1)} s (profile ${s.profile.toFixed(1)}, fit ${s.fit.toFixed(1)}, refit ${s.refit.toFixed(1)}, distill ${s.distill.toFixed(1)}, evaluate ${s.evaluate.toFixed(1)}); fitted on ${r.samples.fit} samples`);
   return lines.join('\n');
 }

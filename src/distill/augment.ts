@@ -11,6 +11,12 @@ export interface AugmentOptions {
   flip?: boolean;
   /** Largest shift in pixels along each spatial axis (default 2; 0 for none). */
   shift?: number;
+  /**
+   * Mix each sample with a random partner of the same batch (mixup, default false): λ·a + (1 − λ)·b, λ uniform in
+   * [0, 1]. The teacher labels the mixture, so no label is mixed: every step shows the student new inputs between the
+   * few calibration images.
+   */
+  mix?: boolean;
 }
 
 /** What was drawn for one sample: mirrored or not, then moved by (dy, dx) pixels. */
@@ -18,13 +24,16 @@ export interface SampleDraw {
   flip: boolean;
   dy: number;
   dx: number;
+  /** With mixing: the batch index of the partner, and the weight λ of this sample's own (flipped, shifted) image. */
+  partner?: number;
+  weight?: number;
 }
 
 /**
  * Seeded random horizontal flips and small shifts of NCHW float batches, run on onnxruntime. Sample n of the output is
  * out[c, y, x] = x_n[c, y + dy, f(x) + dx] with f(x) = W−1−x when flipped (else x), where positions outside the image
  * repeat its nearest edge pixel (pad-and-crop with edge padding: a shifted digit or garment keeps its background).
- * The same seed gives the same draws in the same order.
+ * With mixing, sample n is then λ_n·out_n + (1 − λ_n)·out_partner(n). The same seed gives the same draws in the same order.
  */
 export class Augmenter {
   private readonly random: () => number;
@@ -34,6 +43,7 @@ export class Augmenter {
     readonly sampleShape: readonly number[],
     readonly flip: boolean,
     readonly shift: number,
+    readonly mix: boolean,
     seed: number,
   ) {
     this.random = mulberry32(seed);
@@ -44,8 +54,9 @@ export class Augmenter {
     if (sampleShape.length !== 3) throw ftmError('E_USAGE', `augmentation needs image samples [C, H, W], found a sample of shape [${sampleShape.join(', ')}]`);
     const shift = options.shift ?? 2;
     if (!(Number.isInteger(shift) && shift >= 0)) throw ftmError('E_USAGE', `the augmentation shift must be a non-negative integer, found ${shift}`);
-    const runner = await Runner.create(augmentGraph(shift), { threads: options.threads });
-    return new Augmenter(runner, sampleShape, options.flip ?? true, shift, options.seed ?? 0);
+    const mix = options.mix ?? false;
+    const runner = await Runner.create(augmentGraph(shift, mix), { threads: options.threads });
+    return new Augmenter(runner, sampleShape, options.flip ?? true, shift, mix, options.seed ?? 0);
   }
 
   /** Draws for the next `count` samples (consumes the random stream as `apply` does). */
@@ -55,7 +66,8 @@ export class Augmenter {
       const flip = this.flip && this.random() < 0.5;
       const dy = s ? Math.floor(this.random() * (2 * s + 1)) - s : 0;
       const dx = s ? Math.floor(this.random() * (2 * s + 1)) - s : 0;
-      return { flip, dy, dx };
+      if (!this.mix) return { flip, dy, dx };
+      return { flip, dy, dx, partner: Math.floor(this.random() * count), weight: this.random() };
     });
   }
 
@@ -77,7 +89,13 @@ export class Augmenter {
       for (let y = 0; y < h; y++) rows[k * h + y] = y + s + d.dy;
       for (let x = 0; x < w; x++) cols[k * w + x] = (d.flip ? w - 1 - x : x) + s + d.dx;
     });
-    const out = await this.runner.run({ x: { data, dims: [n, c, h, w] }, rows: { data: rows, dims: [n, h, 1] }, cols: { data: cols, dims: [n, w, 1] } }, ['y']);
+    const feeds = { x: { data, dims: [n, c, h, w] }, rows: { data: rows, dims: [n, h, 1] }, cols: { data: cols, dims: [n, w, 1] } };
+    const out = await this.runner.run(
+      this.mix
+        ? { ...feeds, partner: { data: Float32Array.from(draws, (d) => d.partner ?? 0), dims: [n] }, weight: { data: Float32Array.from(draws, (d) => d.weight ?? 1), dims: [n, 1, 1, 1] } }
+        : feeds,
+      ['y'],
+    );
     return out.y.data as Float32Array;
   }
 
@@ -89,9 +107,10 @@ export class Augmenter {
 /**
  * x [N,C,H,W], rows [N,H,1], cols [N,W,1] (float indices into the padded image) → y [N,C,H,W]:
  * Pad(edge, s) → Transpose [N,H',C,W'] → GatherND rows (batch_dims 1) → Transpose [N,W',C,H] → GatherND cols →
- * Transpose back. Only copies: the output values are input values bit for bit.
+ * Transpose back. Only copies: the output values are input values bit for bit. With mixing, also partner [N] (float
+ * batch indices) and weight [N,1,1,1]: y = weight·moved + (1 − weight)·Gather(moved, partner).
  */
-function augmentGraph(shift: number): Model {
+function augmentGraph(shift: number, mix: boolean): Model {
   const model = newModel(13);
   const g = model.graph;
   g.name = 'augment';
@@ -109,7 +128,14 @@ function augmentGraph(shift: number): Model {
   const padded = shift ? op('Pad', [x, pads], { mode: 'edge' }) : x;
   const byRow = op('GatherND', [op('Transpose', [padded], { perm: [0, 2, 1, 3] }), op('Cast', [rows], { to: DataType.INT64 })], { batch_dims: 1 });
   const byCol = op('GatherND', [op('Transpose', [byRow], { perm: [0, 3, 2, 1] }), op('Cast', [cols], { to: DataType.INT64 })], { batch_dims: 1 });
-  const y = op('Transpose', [byCol], { perm: [0, 2, 3, 1] });
+  const moved = op('Transpose', [byCol], { perm: [0, 2, 3, 1] });
+  let y = moved;
+  if (mix) {
+    const [partner, weight] = [input('partner', ['N']), input('weight', ['N', 1, 1, 1])];
+    const other = op('Gather', [moved, op('Cast', [partner], { to: DataType.INT64 })], { axis: 0 });
+    const one = g.addInitializer('one', Tensor.float32([], [1]));
+    y = op('Add', [op('Mul', [moved, weight]), op('Mul', [other, op('Sub', [one, weight])])]);
+  }
   g.rename(y, 'y');
   y.type = { kind: 'tensor', elemType: DataType.FLOAT, shape: [{ param: 'N' }, { param: 'C' }, { param: 'H' }, { param: 'W' }] };
   g.outputs.push(y);

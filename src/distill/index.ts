@@ -1,0 +1,9 @@
+/** Distillation of a rewritten student towards its teacher: what src/index.ts exports from src/distill. */
+export { distill, DEFAULT_DISTILL_STEPS, DEFAULT_DISTILL_LR, checkDistillOptions, type DistillOptions, type DistillProgress, type DistillReport } from './distill.js';
+export { trainableNames, newParameterNames } from './trainable.js';
+export { Adam, type AdamOptions } from './adam.js';
+export { cosineLr, stepProgress, type CosineSchedule } from './schedule.js';
+export { Augmenter, type AugmentOptions, type SampleDraw } from './augment.js';
+export { BatchCycler } from './data.js';
+export { featurePairs, type FeaturePair } from './features.js';
+export { HeldOutEvaluator, inferenceWithParamInputs, type HeldOutScore, type LossSpec } from './held-out.js';

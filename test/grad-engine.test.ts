@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { buildTrainingGraph } from '../src/grad/training-graph.js';
+import { DataType, newModel, Tensor, type Model, type Value } from '../src/index.js';
+import { randomFloats } from './helpers/build.js';
+import { checkGradients } from './helpers/grad-check.js';
+
+/** y = Erf(a) + Relu(b) + c·d: `a` reaches the loss only through Erf, which has no gradient rule. */
+function partlyDifferentiable(): Model {
+  const model = newModel(13);
+  const g = model.graph;
+  const p = (name: string, seed: number) => g.addInitializer(name, Tensor.float32([2, 3], randomFloats(6, seed).map((v) => v + Math.sign(v) * 0.1)));
+  const op = (opType: string, inputs: Value[], name: string) => g.addNode({ op: opType, inputs, name }).outputs[0]!;
+  const [a, b, c, d] = [p('a', 1), p('b', 2), p('c', 3), p('d', 4)];
+  const y = op('Add', [op('Add', [op('Erf', [a], 'erf'), op('Relu', [b], 'relu')], 'sum1'), op('Mul', [c, d], 'mul')], 'sum2');
+  y.type = { kind: 'tensor', elemType: DataType.FLOAT };
+  g.outputs.push(y);
+  return model;
+}
+
+describe('the training graph', () => {
+  it('freezes a trainable whose path crosses an operator without a rule, naming it, and trains the others exactly', async () => {
+    const model = partlyDifferentiable();
+    const r = await checkGradients(model, ['a', 'b', 'c', 'd']);
+    expect(r.training.trainable).toEqual(['b', 'c', 'd']);
+    expect(r.training.frozen).toEqual([{ name: 'a', reason: 'the path to the loss crosses Erf "erf", which has no gradient rule' }]);
+    expect(r.worst).toBeLessThan(1e-3);
+    // The frozen tensor stays a constant; the trained ones are inputs; the outputs are the loss and one gradient each.
+    const g = r.training.model.graph;
+    expect(g.lookup('a')!.initializer).toBeDefined();
+    expect(g.inputs.map((v) => v.name)).toEqual(['teacher', 'b', 'c', 'd']);
+    expect(g.outputs.map((v) => v.name)).toEqual(['loss', 'grad:b', 'grad:c', 'grad:d']);
+  });
+
+  it('freezes a trainable when any one of its paths is blocked: a partial gradient would be a wrong one', () => {
+    const model = newModel(13);
+    const g = model.graph;
+    const w = g.addInitializer('w', Tensor.float32([4], [0.5, -1, 2, 0.3]));
+    const y = g.addNode({ op: 'Add', inputs: [g.addNode({ op: 'Erf', inputs: [w], name: 'erf' }).outputs[0]!, g.addNode({ op: 'Relu', inputs: [w] }).outputs[0]!] }).outputs[0]!;
+    y.type = { kind: 'tensor', elemType: DataType.FLOAT };
+    g.outputs.push(y);
+    const t = buildTrainingGraph(model, { trainable: ['w'], loss: { kind: 'mse' } });
+    expect(t.trainable).toEqual([]);
+    expect(t.frozen[0].reason).toMatch(/crosses Erf "erf"/);
+  });
+
+  it('refuses what it cannot train with typed errors naming the tensor', () => {
+    const model = partlyDifferentiable();
+    expect(() => buildTrainingGraph(model, { trainable: ['nope'], loss: { kind: 'mse' } })).toThrow(/expected trainable "nope" to be an initializer of the main graph, found nothing of that name/);
+    expect(() => buildTrainingGraph(model, { trainable: ['b', 'b'], loss: { kind: 'mse' } })).toThrow(/trainable "b" is listed twice/);
+    expect(() => buildTrainingGraph(model, { trainable: ['b'], loss: { kind: 'kl', temperature: 0 } })).toThrow(/KL temperature to be a positive number, found 0/);
+  });
+});
