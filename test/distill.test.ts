@@ -353,6 +353,15 @@ describe('distill: end to end on onnxruntime', () => {
     expect(Array.from(student.graph.lookup('c1.weight')!.initializer!.toFloat32())).toEqual(c1);
   });
 
+  it('with a feature weight, also matches each rewritten layer\'s output to the teacher value it replaced', async () => {
+    const teacher = smallConvNet(1);
+    const { model: student, records } = applyRules(teacher, [ftm], { layers: ['c2'] });
+    const report = await distill(teacher, student, records, train, heldOut, { steps: 100, lr: 1e-2, batchSize: 32, threads: 1, featureWeight: 1, evalEvery: 50 });
+    expect(report.features).toEqual(featurePairs(teacher, student, records));
+    expect(report.features).toHaveLength(1);
+    expect(report.heldOutAfter.loss).toBeLessThan(0.5 * report.heldOutBefore.loss);
+  });
+
   it('rejects bad options before any work, naming the option', async () => {
     const go = (o: Parameters<typeof distill>[5]) => distill(smallConvNet(1), smallConvNet(2), [], train, heldOut, { threads: 1, ...o });
     await expect(go({ steps: 0 })).rejects.toThrow(/distillation steps must be a positive integer, found 0/);

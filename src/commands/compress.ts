@@ -33,6 +33,8 @@ interface CompressArgs extends CalibArgs {
   distillLr: number;
   train: string;
   augment?: boolean;
+  featureWeight?: number;
+  distillKeep: string;
 }
 
 const defaultOutput = (model: string) => join(dirname(model), `${basename(model, extname(model))}.ftm.onnx`);
@@ -63,6 +65,8 @@ export const compressCommand: CommandModule<object, CompressArgs> = {
         .option('distill-time', { type: 'number', describe: 'distillation time budget in seconds (stops at the first of steps and time; the result then depends on the machine)' })
         .option('distill-lr', { type: 'number', default: DEFAULT_DISTILL_LR, describe: 'peak Adam learning rate of the distillation (cosine schedule)' })
         .option('train', { type: 'string', default: 'rewritten', choices: ['rewritten', 'all'], describe: 'what distillation trains: the new weights of rewritten layers, or every float weight' })
+        .option('feature-weight', { type: 'number', describe: 'add MSE of each rewritten layer\'s output against the original\'s, with this weight (default 0: off)' })
+        .option('distill-keep', { type: 'string', default: 'last', choices: ['last', 'best'], describe: 'keep the last parameters, or those with the lowest held-out loss (early stopping; see README)' })
         .option('augment', { type: 'boolean', describe: 'flip and shift training images during distillation (default: on for image folders, off for .npy)' }),
     ) as unknown as Argv<CompressArgs>,
   handler: async (args) => {
@@ -93,6 +97,8 @@ export const compressCommand: CommandModule<object, CompressArgs> = {
         lr: args.distillLr,
         train: args.train as 'rewritten' | 'all',
         augment: args.augment,
+        featureWeight: args.featureWeight,
+        keep: args.distillKeep as 'last' | 'best',
       },
       onProgress: (stage, fraction, detail) => {
         const bar = bars.get(stage) ?? progressReporter(stage, '%');
