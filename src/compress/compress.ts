@@ -28,8 +28,7 @@ export interface CompressOptions {
   batchSize?: number;
   /**
    * End-to-end distillation after the closed-form fits (src/distill), on the fitting samples; the held-out samples
-   * only monitor it (the last parameters are kept). false turns it off. Default: on, with the defaults of DistillOptions except a step
-   * budget of DEFAULT_DISTILL_STEPS.
+   * only monitor it. false turns it off. Default: on, with the defaults of DistillOptions.
    */
   distill?: false | CompressDistillOptions;
   /** Progress of the long stages: which stage, and how far along it is (0..1). */
@@ -40,7 +39,6 @@ export type Stage = 'profile' | 'fit' | 'refit' | 'distill' | 'evaluate';
 
 /** What compressModel passes on to distill: its threads, seed and progress come from CompressOptions. */
 export type CompressDistillOptions = Omit<DistillOptions, 'threads' | 'seed' | 'onProgress' | 'output'>;
-
 
 /** The fewest fitting samples distillation is worth running on. */
 const MIN_DISTILL_SAMPLES = 16;
@@ -96,8 +94,7 @@ export async function compressModel(model: Model, calib: CalibrationSet, options
     return out;
   };
 
-  const seed = options.seed ?? 0;
-  const { fit: fitSet, heldOut } = splitCalibration(calib, options.holdout ?? 0.125, seed);
+  const { fit: fitSet, heldOut } = splitCalibration(calib, options.holdout ?? 0.125, options.seed ?? 0);
   const profile = await timed('profile', () =>
     profileModel(model, fitSet, {
       threads,

@@ -1,9 +1,9 @@
 import type { CalibrationSet } from '../calib/types.js';
 import { ftmError } from '../errors.js';
-import { DataType } from '../ir/dtype.js';
 import type { Model } from '../ir/model.js';
 import { Runner, type FloatTensor } from '../runtime/session.js';
 import { modelUpTo } from '../fit/capture.js';
+import { feedAsInput } from '../graph/feed-as-input.js';
 import { readAll, sampleSize } from './data.js';
 
 /** How close the student is to the teacher on the held-out samples. */
@@ -21,7 +21,8 @@ export type LossSpec = { kind: 'kl'; temperature: number } | { kind: 'mse' };
 
 /**
  * Scores parameter values on the held-out samples without a new session per evaluation: a copy of the student cut
- * at `output`, whose trainable initializers are graph inputs, is loaded once; the teacher's outputs on the held-out samples are computed once.
+ * at `output`, whose trainable initializers are graph inputs, is loaded once; the teacher's outputs on the held-out
+ * samples are computed once.
  */
 export class HeldOutEvaluator {
   private constructor(
@@ -119,19 +120,14 @@ export function betterScore(a: HeldOutScore, b: HeldOutScore): boolean {
 
 /**
  * A copy of `student` cut at `output`, batch dim symbolic, whose trainable initializers are graph inputs instead: an
- * inference model whose parameters are fed per run. (ONNX lets a caller override an initializer that is also listed
- * as a graph input, but onnxruntime-node leaves such inputs out of `inputNames` and ignores feeds for them.)
+ * inference model whose parameters are fed per run.
  */
 export function inferenceWithParamInputs(student: Model, output: string, trainable: ReadonlyMap<string, readonly number[]>): Model {
   const model = modelUpTo(student, [output]);
   const g = model.graph;
-  for (const [name, dims] of trainable) {
+  for (const name of trainable.keys()) {
     const v = g.lookup(name);
-    if (!v?.initializer || g.inputs.includes(v)) continue;
-    v.type = { kind: 'tensor', elemType: DataType.FLOAT, shape: dims.map((d) => ({ value: d })) };
-    g.inputs.push(v);
-    // A plain input, not an initializer listed as an input: onnxruntime-node does not let a caller feed the latter.
-    g.removeInitializer(v);
+    if (v?.initializer && !g.inputs.includes(v)) feedAsInput(g, v);
   }
   return model;
 }

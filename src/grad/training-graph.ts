@@ -1,5 +1,6 @@
 import { ftmError } from '../errors.js';
 import { removeDeadNodes } from '../graph/cleanup.js';
+import { feedAsInput } from '../graph/feed-as-input.js';
 import { toposort } from '../graph/toposort.js';
 import { DataType } from '../ir/dtype.js';
 import type { Graph } from '../ir/graph.js';
@@ -85,14 +86,6 @@ function freeName(graph: Graph, name: string, where: string | undefined): void {
   if (taken.isGraphInput) throw ftmError('E_NAME_TAKEN', `the student has an input named "${name}", a name the training graph needs for itself`, where);
   graph.rename(taken, graph.freshName(name));
   if (taken.initializer) taken.initializer.name = taken.name;
-}
-
-/** A trainable stops being a constant: it becomes a graph input of the same name and dims. */
-function feedAsInput(graph: Graph, t: Value): void {
-  const dims = t.initializer!.dims;
-  graph.removeInitializer(t);
-  t.type = { kind: 'tensor', elemType: DataType.FLOAT, shape: dims.map((d) => ({ value: d })) };
-  if (!graph.inputs.includes(t)) graph.inputs.push(t);
 }
 
 /** A graph output of that name holding `g`, through an Identity (one value may be the gradient of several trainables). */

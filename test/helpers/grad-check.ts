@@ -2,6 +2,7 @@ import * as ort from 'onnxruntime-node';
 import { buildTrainingGraph } from '../../src/grad/training-graph.js';
 import type { TrainingGraph } from '../../src/grad/types.js';
 import { AttrType, copyModel, DataType, encodeModel, type Model, type Tensor, type ValueType } from '../../src/index.js';
+import { feedAsInput } from '../../src/graph/feed-as-input.js';
 import { randomFloats } from './build.js';
 
 export interface Feed {
@@ -97,13 +98,7 @@ class ForwardModel {
   static async create(model: Model, trainable: string[]): Promise<ForwardModel> {
     const copy = copyModel(model);
     const g = copy.graph;
-    for (const name of trainable) {
-      const v = g.lookup(name)!;
-      const dims = v.initializer!.dims;
-      g.removeInitializer(v);
-      v.type = { kind: 'tensor', elemType: DataType.FLOAT, shape: dims.map((d) => ({ value: d })) };
-      g.inputs.push(v);
-    }
+    for (const name of trainable) feedAsInput(g, g.lookup(name)!);
     g.outputs = [g.outputs[0]];
     const output = g.outputs[0].name;
     try {
