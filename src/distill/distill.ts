@@ -16,12 +16,13 @@ import { trainableNames } from './trainable.js';
 
 /**
  * The step budget when neither `steps` nor `seconds` is given: on the fixture (ResNet-20, 28×28, batch 64) about 80 s
- * on 2 cores. Test top-1 at ratio 0.21 with 256 images, learning rate 3e-3: 300 steps +1.8 points over the closed-form
- * fit, 600 +2.8, 1000 +3.3. A step budget, unlike a time budget, gives the same result on any machine.
+ * on 2 cores. Test top-1 at ratio 0.21 with 256 images, learning rate 3e-3: 600 steps +2.8 points over the
+ * closed-form fit, 1000 +3.3 (300 steps at 1e-3: +1.8). A step budget, unlike a time budget, gives the same result on
+ * any machine.
  */
 export const DEFAULT_DISTILL_STEPS = 600;
 
-/** On the fixture at ratio 0.21 (600 steps, 256 images): 1e-3 gained 1.8 points of test top-1, 3e-3 2.8, 1e-2 1.8. */
+/** On the fixture at ratio 0.21 (256 images, 600 steps): 3e-3 gained 2.8 points of test top-1, 1e-2 1.8. */
 export const DEFAULT_DISTILL_LR = 3e-3;
 
 export interface DistillOptions {
