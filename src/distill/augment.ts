@@ -4,7 +4,7 @@ import { DataType } from '../ir/dtype.js';
 import { newModel, type Model } from '../ir/model.js';
 import { Tensor } from '../ir/tensor.js';
 import type { Value } from '../ir/value.js';
-import { Runner } from '../runtime/session.js';
+import { Runner, type RunnerOptions } from '../runtime/session.js';
 
 export interface AugmentOptions {
   /** Flip each sample left–right with probability 1/2 (default true). */
@@ -50,12 +50,12 @@ export class Augmenter {
   }
 
   /** For samples of `sampleShape` ([C, H, W]). */
-  static async create(sampleShape: readonly number[], options: AugmentOptions & { seed?: number; threads?: number } = {}): Promise<Augmenter> {
+  static async create(sampleShape: readonly number[], options: AugmentOptions & RunnerOptions & { seed?: number } = {}): Promise<Augmenter> {
     if (sampleShape.length !== 3) throw ftmError('E_USAGE', `augmentation needs image samples [C, H, W], found a sample of shape [${sampleShape.join(', ')}]`);
     const shift = options.shift ?? 2;
     if (!(Number.isInteger(shift) && shift >= 0)) throw ftmError('E_USAGE', `the augmentation shift must be a non-negative integer, found ${shift}`);
     const mix = options.mix ?? false;
-    const runner = await Runner.create(augmentGraph(shift, mix), { threads: options.threads });
+    const runner = await Runner.create(augmentGraph(shift, mix), { threads: options.threads, spin: options.spin });
     return new Augmenter(runner, sampleShape, options.flip ?? true, shift, mix, options.seed ?? 0);
   }
 

@@ -157,12 +157,14 @@ export async function distill(teacher: Model, student: Model, records: readonly 
 
   const featureWeight = options.featureWeight ?? 0;
   const features = featureWeight > 0 ? featurePairs(teacher, student, records) : [];
-  const teacherRunner = await Runner.create(modelUpTo(teacher, [output, ...features.map((f) => f.teacher)]), { threads });
+  // Teacher, augmenter and training graph take turns every step: none of their sessions spins (see RunnerOptions).
+  const session = { threads, spin: false };
+  const teacherRunner = await Runner.create(modelUpTo(teacher, [output, ...features.map((f) => f.teacher)]), session);
   const cleanup: { release(): Promise<void> }[] = [teacherRunner];
   try {
     const batches = await BatchCycler.create(calib, batchSize, seed);
     const augment = options.augment ?? (await looksLikeImages(calib));
-    const augmenter = augment ? await Augmenter.create(calib.sampleShape, { seed: seed + 1, threads, mix: options.mix ?? true }) : undefined;
+    const augmenter = augment ? await Augmenter.create(calib.sampleShape, { ...session, seed: seed + 1, mix: options.mix ?? true }) : undefined;
     if (augmenter) cleanup.push(augmenter);
 
     // A probe batch (the first samples): the output's shape decides the loss, feature terms their scale.
@@ -178,7 +180,7 @@ export async function distill(teacher: Model, student: Model, records: readonly 
     if (!training.trainable.length) {
       throw ftmError('E_UNSUPPORTED', `no parameter can be trained: ${training.frozen.slice(0, 3).map((f) => `"${f.name}": ${f.reason}`).join('; ')}`, student.path);
     }
-    const trainer = await Runner.create(training.model, { threads });
+    const trainer = await Runner.create(training.model, session);
     cleanup.push(trainer);
 
     // Working copies of the trained parameters; the student's tensors are written once, at the end.
@@ -187,7 +189,7 @@ export async function distill(teacher: Model, student: Model, records: readonly 
     const dims = new Map([...tensors].map(([name, t]) => [name, t.dims as readonly number[]]));
     const adam = new Adam(params, { weightDecay: options.weightDecay });
 
-    const evaluator = await HeldOutEvaluator.create(teacherRunner, output, student, output, dims, heldOut, { batchSize, threads, loss });
+    const evaluator = await HeldOutEvaluator.create(teacherRunner, output, student, output, dims, heldOut, { ...session, batchSize, loss });
     cleanup.push(evaluator);
     const forwardMs = await medianMs(5, () => evaluator.forward(probe.data, probe.count, params));
     const evalEvery = options.evalEvery ?? Math.max(25, 10 * Math.ceil(heldOut.count / batchSize));

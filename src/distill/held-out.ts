@@ -1,7 +1,7 @@
 import type { CalibrationSet } from '../calib/types.js';
 import { ftmError } from '../errors.js';
 import type { Model } from '../ir/model.js';
-import { Runner, type FloatTensor } from '../runtime/session.js';
+import { Runner, type FloatTensor, type RunnerOptions } from '../runtime/session.js';
 import { modelUpTo } from '../fit/capture.js';
 import { feedAsInput } from '../graph/feed-as-input.js';
 import { readAll, sampleSize } from './data.js';
@@ -42,7 +42,7 @@ export class HeldOutEvaluator {
     output: string,
     trainable: ReadonlyMap<string, readonly number[]>,
     heldOut: CalibrationSet,
-    options: { batchSize: number; threads?: number; loss: LossSpec },
+    options: RunnerOptions & { batchSize: number; loss: LossSpec },
   ): Promise<HeldOutEvaluator> {
     const data = await readAll(heldOut);
     const size = sampleSize(heldOut);
@@ -54,7 +54,7 @@ export class HeldOutEvaluator {
       batches.push({ data: x, count, teacher: Float32Array.from(t[teacherOutput].data as Float32Array) });
     }
     const model = inferenceWithParamInputs(student, output, trainable);
-    const runner = await Runner.create(model, { threads: options.threads });
+    const runner = await Runner.create(model, { threads: options.threads, spin: options.spin });
     return new HeldOutEvaluator(runner, heldOut.inputName, heldOut.sampleShape, output, batches, new Map(trainable), options.loss);
   }
 
