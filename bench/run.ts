@@ -6,6 +6,7 @@ import { ftm } from '../rewrites/index.js';
 import { ACCURACY_HEADER, benchAccuracy } from './accuracy.js';
 import { compareLatency } from './latency.js';
 import { benchProfile, PROFILE_BENCH_HEADER } from './profile.js';
+import { benchTrainingSpeed, trainingSpeedTable } from './training-speed.js';
 
 /** `npm run bench`: prints each benchmark's table and writes them all to bench/results.md. */
 const threads = cpus().length;
@@ -37,6 +38,15 @@ sections.push(
     formatTable(PROFILE_BENCH_HEADER, profile.rows),
 );
 
-const text = `# Benchmarks\n\nMeasured by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores (${cpus()[0]?.model ?? '?'}).\n\n${sections.join('\n\n')}\n`;
+const speed = await benchTrainingSpeed(threads);
+sections.push(
+  `## Distillation's training graph against one forward pass, fixture ResNet-20, FTM at 0.21, ${threads} threads\n\n` +
+    '`npx tsx bench/training-speed.ts`: warm medians (6 runs back to back per turn, the first dropped; turns interleaved). ' +
+    'forward: the student as emitted (constant weights); fed forward: the same graph with the trainables fed as inputs; ' +
+    'training graph: forward, loss and backward; backward = training graph − fed forward.\n\n' +
+    trainingSpeedTable(speed),
+);
+
+const text = `# Benchmarks\n\nMeasured by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores (${cpus()[0]?.model ?? '?'}).\n\n${sections.join('\n\n')}\n\nDistillation runs (\`npx tsx bench/distill.ts ...\`) are in [distill-results.md](distill-results.md).\n`;
 process.stdout.write(text);
 writeFileSync('bench/results.md', text);
