@@ -7,9 +7,10 @@
  *   npx tsx bench/distill.ts [--calib 256|1024] [--steps N] [--seconds S] [--threads 2] [--lr 3e-3] [--train rewritten|all]
  *
  * --calib 256 uses the fixture's 256 committed PNGs; other counts draw a seeded sample of the Fashion-MNIST training
- * set (/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz), preprocessed as the fixture was trained.
+ * set (/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz), preprocessed as the fixture was trained. The table
+ * is printed and kept in bench/distill-results.md, one section per command line (a rerun replaces its section).
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -24,6 +25,7 @@ import { fashionTestSet } from './fashion-test.js';
 import { top1 } from './top1.js';
 
 const FIXTURE = 'fixtures/resnet20/';
+const RESULTS = 'bench/distill-results.md';
 const TRAIN_IMAGES = '/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz';
 
 export interface DistillBenchOptions {
@@ -171,15 +173,28 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   });
   const budget = [values.steps ?? (values.seconds ? undefined : String(DEFAULT_DISTILL_STEPS)), values.seconds && `${values.seconds} s`].filter(Boolean).join(', ');
   const command = `npx tsx bench/distill.ts ${process.argv.slice(2).join(' ')}`.trim();
-  process.stdout.write(
-    `## distillation after the closed-form fit, fixture ResNet-20, FTM target ratio 0.21, ${values.threads} threads\n\n` +
-      `\`${command}\` — top-1 on the 10,000 Fashion-MNIST test images; step/forward: one training step (batch, augmentation, teacher, forward + backward, Adam) against one inference forward pass of the student on the same batch.\n\n` +
-      formatTable(DISTILL_BENCH_HEADER, [distillBenchRow(result, budget)]) +
-      '\n\nloss curve (mean training loss between evaluations, held-out top-1 agreement):\n\n' +
-      formatTable(
-        ['step', 'train loss', 'held-out agreement', 'held-out loss'],
-        result.report.evaluations.map((e, i) => [String(e.step), i ? result.report.lossCurve[i - 1].loss.toFixed(4) : '-', e.top1Agreement === null ? '-' : pct(e.top1Agreement), e.loss.toFixed(4)]),
-      ) +
-      '\n',
-  );
+  const section =
+    `## \`${command}\`\n\n` +
+    `Measured ${new Date().toISOString().slice(0, 10)}: distillation after the closed-form fit, fixture ResNet-20, FTM target ratio 0.21, ${values.threads} threads. ` +
+    'Top-1 on the 10,000 Fashion-MNIST test images; step ms: one training step (batch, augmentation, teacher, training graph, Adam); ' +
+    'forward ms: one forward pass of the student with the trainables fed, on a training batch.\n\n' +
+    formatTable(DISTILL_BENCH_HEADER, [distillBenchRow(result, budget)]) +
+    '\n\nloss curve (mean training loss between evaluations, held-out top-1 agreement):\n\n' +
+    formatTable(
+      ['step', 'train loss', 'held-out agreement', 'held-out loss'],
+      result.report.evaluations.map((e, i) => [String(e.step), i ? result.report.lossCurve[i - 1].loss.toFixed(4) : '-', e.top1Agreement === null ? '-' : pct(e.top1Agreement), e.loss.toFixed(4)]),
+    ) +
+    '\n';
+  process.stdout.write(section);
+  upsertSection(RESULTS, `## \`${command}\``, section);
+}
+
+/** Replaces the section that starts with `heading` in `file` (or appends it): one section per command line. */
+function upsertSection(file: string, heading: string, section: string): void {
+  const text = existsSync(file) ? readFileSync(file, 'utf8') : '# Distillation runs\n\nWritten by `npx tsx bench/distill.ts`, one section per command line.\n';
+  const sections = text.split(/\n(?=## )/);
+  const at = sections.findIndex((s) => s.startsWith(`${heading}\n`));
+  if (at >= 0) sections[at] = section.trimEnd();
+  else sections.push(section.trimEnd());
+  writeFileSync(file, `${sections.join('\n')}\n`);
 }

@@ -15,8 +15,8 @@ import { cosineLr, stepProgress } from './schedule.js';
 import { trainableNames } from './trainable.js';
 
 /**
- * The step budget when neither `steps` nor `seconds` is given: on the fixture (ResNet-20, 28×28, batch 64) about 80 s
- * on 2 cores. Test top-1 at ratio 0.21 with 256 images, learning rate 3e-3: 600 steps +2.8 points over the
+ * The step budget when neither `steps` nor `seconds` is given: on the fixture (ResNet-20, 28×28, batch 64) about 47 s
+ * on 2 cores, 56 s for the whole main job (under issue 5's 60 s; 1000 steps would take it to about 90 s). Test top-1 at ratio 0.21 with 256 images, learning rate 3e-3: 600 steps +2.8 points over the
  * closed-form fit, 1000 +3.3 (300 steps at 1e-3: +1.8). A step budget, unlike a time budget, gives the same result on
  * any machine.
  */
@@ -87,7 +87,10 @@ export interface DistillTiming {
   /** The training loop's wall time, evaluations included. */
   seconds: number;
   stepsPerSecond: number;
-  /** One inference forward pass of the student on a training batch, median ms. */
+  /**
+   * One forward pass of the student on a training batch with the trainables fed as inputs, as the training graph has
+   * them (slower than the emitted model, whose weights are constants), median ms.
+   */
   forwardMs: number;
   /** Mean wall time per step (next batch, augmentation, teacher, forward + backward, Adam), evaluations excluded. */
   stepMs: number;
