@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { Emitter } from '../src/grad/emitter.js';
 import { buildTrainingGraph } from '../src/grad/training-graph.js';
 import { DataType, newModel, Tensor, type Model, type Value } from '../src/index.js';
 import { randomFloats } from './helpers/build.js';
@@ -79,5 +80,50 @@ describe('the distillation loss', () => {
     }
     expect(out.loss[0]).toBeCloseTo(loss, 5);
     expect(relMaxError(out['grad:a'], Float32Array.from(grad))).toBeLessThan(1e-5);
+  });
+});
+
+describe('the emitter', () => {
+  // Sums of x[2, 3, 4, 5] over `axes`, by index arithmetic: the reference for every form the emitter may emit.
+  function referenceSum(x: Float32Array, dims: number[], axes: number[], keepdims: boolean): { data: number[]; dims: number[] } {
+    const reduced = new Set(axes.map((a) => (a < 0 ? a + dims.length : a)));
+    const outDims = dims.map((d, i) => (reduced.has(i) ? 1 : d));
+    const out = new Array<number>(outDims.reduce((a, b) => a * b, 1)).fill(0);
+    for (let flat = 0; flat < x.length; flat++) {
+      let rest = flat, at = 0, stride = 1;
+      for (let i = dims.length - 1; i >= 0; i--) {
+        const idx = rest % dims[i];
+        rest = Math.floor(rest / dims[i]);
+        if (!reduced.has(i)) at += idx * stride;
+        stride *= outDims[i];
+      }
+      out[at] += x[flat];
+    }
+    return { data: out, dims: keepdims ? outDims : outDims.filter((_, i) => !reduced.has(i)) };
+  }
+
+  it.each([
+    { axes: [0, 2, 3], keepdims: false },
+    { axes: [0, 2, 3], keepdims: true },
+    { axes: [3, 0, 1], keepdims: false },
+    { axes: [-3, -1], keepdims: false },
+    { axes: [1, 2], keepdims: false },
+  ])('sums over axes $axes (keepdims $keepdims) as ReduceSum does, however it splits them', async ({ axes, keepdims }) => {
+    const dims = [2, 3, 4, 5];
+    for (const opset of [11, 13]) {
+      const model = newModel(opset);
+      const g = model.graph;
+      const x = g.define('x');
+      x.type = { kind: 'tensor', elemType: DataType.FLOAT, shape: dims.map((value) => ({ value })) };
+      g.inputs.push(x);
+      const y = new Emitter(g, opset, 'sum').reduceSum(x, axes, keepdims);
+      y.type = { kind: 'tensor', elemType: DataType.FLOAT };
+      g.outputs.push(y);
+      const data = randomFloats(120, 9);
+      const out = await runOnce(model, { x: { data, dims } });
+      const ref = referenceSum(data, dims, axes, keepdims);
+      expect(out[y.name].length).toBe(ref.data.length);
+      expect(relMaxError(out[y.name], Float64Array.from(ref.data))).toBeLessThan(1e-5);
+    }
   });
 });
