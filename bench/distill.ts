@@ -115,7 +115,7 @@ export async function benchDistill(options: DistillBenchOptions = {}): Promise<D
 
 const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
 
-export const DISTILL_BENCH_HEADER = ['calib', 'trained', 'budget s', 'steps', 'steps/s', 'step ms', 'forward ms', 'step/forward', 'teacher', 'closed-form', 'distilled', 'gain', 'gap to teacher', 'held-out agr. before→after'];
+export const DISTILL_BENCH_HEADER = ['calib', 'trained', 'budget', 'steps', 'steps/s', 'step ms', 'forward ms', 'step/forward', 'teacher', 'closed-form', 'distilled', 'gain', 'gap to teacher', 'held-out agr. before→after'];
 
 export function distillBenchRow(r: DistillBenchResult, budget: string): string[] {
   const d = r.report;
@@ -179,6 +179,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     'Top-1 on the 10,000 Fashion-MNIST test images; step ms: one training step (batch, augmentation, teacher, training graph, Adam); ' +
     'forward ms: one forward pass of the student with the trainables fed, on a training batch.\n\n' +
     formatTable(DISTILL_BENCH_HEADER, [distillBenchRow(result, budget)]) +
+    `\n\n${stepBreakdown(result)}` +
     '\n\nloss curve (mean training loss between evaluations, held-out top-1 agreement):\n\n' +
     formatTable(
       ['step', 'train loss', 'held-out agreement', 'held-out loss'],
@@ -189,12 +190,18 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   upsertSection(RESULTS, `## \`${command}\``, section);
 }
 
+function stepBreakdown({ report, compressSeconds }: DistillBenchResult): string {
+  const b = report.timing.stepBreakdown;
+  const ms = (x: number) => x.toFixed(1);
+  return `A step, mean ms: data ${ms(b.data)}, augmentation ${ms(b.augment)}, teacher ${ms(b.teacher)}, training graph ${ms(b.train)}, Adam ${ms(b.optimizer)}. The main job in all (closed-form fit and distillation): ${compressSeconds.toFixed(1)} s.`;
+}
+
 /** Replaces the section that starts with `heading` in `file` (or appends it): one section per command line. */
 function upsertSection(file: string, heading: string, section: string): void {
   const text = existsSync(file) ? readFileSync(file, 'utf8') : '# Distillation runs\n\nWritten by `npx tsx bench/distill.ts`, one section per command line.\n';
   const sections = text.split(/\n(?=## )/);
   const at = sections.findIndex((s) => s.startsWith(`${heading}\n`));
-  if (at >= 0) sections[at] = section.trimEnd();
-  else sections.push(section.trimEnd());
-  writeFileSync(file, `${sections.join('\n')}\n`);
+  if (at >= 0) sections[at] = `${section.trimEnd()}\n`;
+  else sections.push(`${section.trimEnd()}\n`);
+  writeFileSync(file, sections.join('\n'));
 }

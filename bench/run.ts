@@ -41,7 +41,8 @@ sections.push(
 const speed = await benchTrainingSpeed(threads);
 sections.push(
   `## Distillation's training graph against one forward pass, fixture ResNet-20, FTM at 0.21, ${threads} threads\n\n` +
-    '`npx tsx bench/training-speed.ts`: warm medians (6 runs back to back per turn, the first dropped; turns interleaved). ' +
+    '`npx tsx bench/training-speed.ts` (its `--profile` run, with where the time goes, is in [training-speed.md](training-speed.md)): ' +
+    'warm medians (6 runs back to back per turn, the first dropped; turns interleaved; each session alone, its threads spinning). ' +
     'forward: the student as emitted (constant weights); fed forward: the same graph with the trainables fed as inputs; ' +
     'training graph: forward, loss and backward; backward = training graph − fed forward.\n\n' +
     trainingSpeedTable(speed),

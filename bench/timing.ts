@@ -12,6 +12,7 @@ export function median(xs: number[]): number {
  * 9.5 ms warm.
  */
 export async function interleave(variants: Record<string, () => Promise<unknown>>, rounds: number, warmup = 2, block = 1): Promise<Record<string, number[]>> {
+  if (!(Number.isInteger(block) && block >= 1)) throw new Error(`expected block to be a positive integer, found ${block}`);
   const names = Object.keys(variants);
   for (let i = 0; i < warmup; i++) for (const n of names) await variants[n]();
   const times: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));

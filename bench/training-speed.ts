@@ -10,11 +10,13 @@
  * - forward: the student as inference, its weights constants (what `ftm-compress` emits and a user runs);
  * - fed forward: the same graph with the trainables fed as inputs, as the training graph has them;
  * - training graph: forward, loss and backward (src/grad), trainables fed.
- * backward = training graph − fed forward, the part the gradient rules add. `--profile` also prints where the training
- * graph's time goes at batch 64, from onnxruntime's profiler: kernel time per step by the forward operator each backward
- * node differentiates (depthwise convs apart), and by the onnxruntime operator that ran.
+ * backward = training graph − fed forward, the part the gradient rules add. Each session runs alone here, so its threads
+ * spin (onnxruntime's default); in the distillation loop, where sessions take turns, they do not. `--profile` also
+ * shows where the training graph's time goes at batch 64, from onnxruntime's profiler: kernel time per step by the
+ * forward operator each backward node differentiates (depthwise convs apart), and by the onnxruntime operator that ran.
+ * The standalone run writes its tables to bench/training-speed.md.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -151,10 +153,13 @@ function breakdownTable(title: string, m: Map<string, number>): string {
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const { values } = parseArgs({ options: { threads: { type: 'string' }, profile: { type: 'boolean', default: false } } });
   const threads = values.threads ? Number(values.threads) : availableParallelism();
-  process.stdout.write(`${trainingSpeedTable(await benchTrainingSpeed(threads))}\n`);
+  const command = `npx tsx bench/training-speed.ts ${process.argv.slice(2).join(' ')}`.trim();
+  let text = `# Training graph against one forward pass\n\nMeasured ${new Date().toISOString().slice(0, 10)} by \`${command}\`, ${threads} threads.\n\n${trainingSpeedTable(await benchTrainingSpeed(threads))}\n`;
   if (values.profile) {
     const { byForwardOp, byKernel } = await profileTrainingGraph(threads);
-    process.stdout.write(`\nkernel time of the training graph, batch 64 (onnxruntime's profiler; sums exceed the wall time by its overhead)\n\n`);
-    process.stdout.write(`${breakdownTable('part', byForwardOp)}\n\n${breakdownTable('onnxruntime kernel', byKernel)}\n`);
+    text += `\nKernel time of the training graph, batch 64 (onnxruntime's profiler; the sums exceed the wall time by its overhead):\n\n`;
+    text += `${breakdownTable('part', byForwardOp)}\n\n${breakdownTable('onnxruntime kernel', byKernel)}\n`;
   }
+  process.stdout.write(text);
+  writeFileSync('bench/training-speed.md', text);
 }

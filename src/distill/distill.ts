@@ -15,10 +15,10 @@ import { cosineLr, stepProgress } from './schedule.js';
 import { trainableNames } from './trainable.js';
 
 /**
- * The step budget when neither `steps` nor `seconds` is given: on the fixture (ResNet-20, 28×28, batch 64) about 47 s
- * on 2 cores, 56 s for the whole main job (under issue 5's 60 s; 1000 steps would take it to about 90 s). Test top-1 at ratio 0.21 with 256 images, learning rate 3e-3: 600 steps +2.8 points over the
- * closed-form fit, 1000 +3.3 (300 steps at 1e-3: +1.8). A step budget, unlike a time budget, gives the same result on
- * any machine.
+ * The step budget when neither `steps` nor `seconds` is given: on the fixture (ResNet-20, 28×28, batch 64) about 48 s
+ * on 2 cores (bench/distill-results.md), which keeps the whole main job near issue 5's 60 s. Test top-1 at ratio
+ * 0.21 with 256 images, learning rate 3e-3: 600 steps +2.8 points over the closed-form fit, 1000 +3.3 (300 steps at
+ * 1e-3: +1.8). A step budget, unlike a time budget, gives the same result on any machine.
  */
 export const DEFAULT_DISTILL_STEPS = 600;
 
