@@ -10,8 +10,8 @@ export const ACCURACY_HEADER = ['model', 'param ratio', 'top-1 % (10k test)', 'Î
 /**
  * The main job against its baselines on the fixture: top-1 on the full 10k Fashion-MNIST test set for the original,
  * ftm, lowrank and prune at each ratio, each with and without distillation (256 calibration images, 1/8 held out),
- * int8 weight quantization, and the onnxruntime latency of each model (median ms, interleaved with the original; the original's own column shows
- * the median over all its runs).
+ * int8 weight quantization, and the onnxruntime latency of each model (median ms, interleaved with the original; the
+ * original's own column shows the median over all its runs).
  */
 export async function benchAccuracy(threads: number, ratios = [0.5, 0.3, 0.21]): Promise<string[][]> {
   const model = loadModel('fixtures/resnet20/model.onnx');

@@ -6,7 +6,7 @@ import { ftm } from '../rewrites/index.js';
 import { ACCURACY_HEADER, benchAccuracy } from './accuracy.js';
 import { compareLatency } from './latency.js';
 import { benchProfile, PROFILE_BENCH_HEADER } from './profile.js';
-import { benchTrainingSpeed, trainingSpeedTable } from './training-speed.js';
+import { benchTrainingSpeed, fixtureTraining, trainingSpeedTable } from './training-speed.js';
 
 /** `npm run bench`: prints each benchmark's table and writes them all to bench/results.md. */
 const threads = cpus().length;
@@ -38,7 +38,7 @@ sections.push(
     formatTable(PROFILE_BENCH_HEADER, profile.rows),
 );
 
-const speed = await benchTrainingSpeed(threads);
+const speed = await benchTrainingSpeed(await fixtureTraining(threads), threads);
 sections.push(
   `## Distillation's training graph against one forward pass, fixture ResNet-20, FTM at 0.21, ${threads} threads\n\n` +
     '`npx tsx bench/training-speed.ts` (its `--profile` run, with where the time goes, is in [training-speed.md](training-speed.md)): ' +

@@ -43,26 +43,32 @@ export interface TrainingSpeedRow {
 }
 
 /** The fixture's FTM student at 0.21 (closed-form fit), its training graph, and its trainables as feeds. */
-async function fixtureTraining(threads: number) {
+export async function fixtureTraining(threads: number) {
   const teacher = loadModel(`${FIXTURE}model.onnx`);
   const calib = await loadCalibration(`${FIXTURE}calib`, teacher, readPreprocessFile(`${FIXTURE}preprocess.json`));
   const { model: student } = await compressModel(teacher, calib, { rule: ftm, targetRatio: 0.21, threads });
   const trainable = newParameterNames(teacher, student);
-  const params = new Map(trainable.map((n) => [n, student.graph.lookup(n)!.initializer!]));
   const training = buildTrainingGraph(student, { trainable, loss: { kind: 'kl', temperature: 4 } });
-  const fed: Record<string, FloatTensor> = Object.fromEntries([...params].map(([n, t]) => [n, { data: t.toFloat32(), dims: t.dims }]));
+  const fed: Record<string, FloatTensor> = Object.fromEntries(
+    trainable.map((n) => {
+      const t = student.graph.lookup(n)!.initializer!;
+      return [n, { data: t.toFloat32(), dims: t.dims }];
+    }),
+  );
   const inputs = (batch: number) => ({
     [calib.inputName]: { data: Float32Array.from({ length: batch * 28 * 28 }, (_, i) => Math.sin(i)), dims: [batch, 1, 28, 28] },
     teacher: { data: Float32Array.from({ length: batch * 10 }, (_, i) => Math.cos(i)), dims: [batch, 10] },
   });
-  return { student, params, training: training.model, fed, inputs, inputName: calib.inputName };
+  return { student, trainable, training: training.model, fed, inputs, inputName: calib.inputName };
 }
 
-export async function benchTrainingSpeed(threads: number, batches = [16, 32, 64, 128], rounds = 11): Promise<TrainingSpeedRow[]> {
-  const { student, params, training, fed, inputs, inputName } = await fixtureTraining(threads);
+type FixtureTraining = Awaited<ReturnType<typeof fixtureTraining>>;
+
+export async function benchTrainingSpeed(fixture: FixtureTraining, threads: number, batches = [16, 32, 64, 128], rounds = 11): Promise<TrainingSpeedRow[]> {
+  const { student, trainable, training, fed, inputs, inputName } = fixture;
   const output = student.graph.outputs[0].name;
   const forward = await Runner.create(student, { threads });
-  const fedForward = await Runner.create(inferenceWithParamInputs(student, output, new Map([...params].map(([n, t]) => [n, t.dims]))), { threads });
+  const fedForward = await Runner.create(inferenceWithParamInputs(student, output, trainable), { threads });
   const trainer = await Runner.create(training, { threads });
   const rows: TrainingSpeedRow[] = [];
   try {
@@ -97,8 +103,8 @@ export function trainingSpeedTable(rows: readonly TrainingSpeedRow[]): string {
 }
 
 /** Kernel ms per step of the training graph at `batch`, median over 10 profiled runs, grouped two ways. */
-export async function profileTrainingGraph(threads: number, batch = 64): Promise<{ byForwardOp: Map<string, number>; byKernel: Map<string, number> }> {
-  const { student, training, fed, inputs } = await fixtureTraining(threads);
+export async function profileTrainingGraph(fixture: FixtureTraining, threads: number, batch = 64): Promise<{ byForwardOp: Map<string, number>; byKernel: Map<string, number> }> {
+  const { student, training, fed, inputs } = fixture;
   const dir = mkdtempSync(join(tmpdir(), 'ftm-profile-'));
   try {
     const session = await ort.InferenceSession.create(encodeModel(training), {
@@ -154,9 +160,10 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const { values } = parseArgs({ options: { threads: { type: 'string' }, profile: { type: 'boolean', default: false } } });
   const threads = values.threads ? Number(values.threads) : availableParallelism();
   const command = `npx tsx bench/training-speed.ts ${process.argv.slice(2).join(' ')}`.trim();
-  let text = `# Training graph against one forward pass\n\nMeasured ${new Date().toISOString().slice(0, 10)} by \`${command}\`, ${threads} threads.\n\n${trainingSpeedTable(await benchTrainingSpeed(threads))}\n`;
+  const fixture = await fixtureTraining(threads);
+  let text = `# Training graph against one forward pass\n\nMeasured ${new Date().toISOString().slice(0, 10)} by \`${command}\`, ${threads} threads.\n\n${trainingSpeedTable(await benchTrainingSpeed(fixture, threads))}\n`;
   if (values.profile) {
-    const { byForwardOp, byKernel } = await profileTrainingGraph(threads);
+    const { byForwardOp, byKernel } = await profileTrainingGraph(fixture, threads);
     text += `\nKernel time of the training graph, batch 64 (onnxruntime's profiler; the sums exceed the wall time by its overhead):\n\n`;
     text += `${breakdownTable('part', byForwardOp)}\n\n${breakdownTable('onnxruntime kernel', byKernel)}\n`;
   }

@@ -246,8 +246,7 @@ describe('what is trained', () => {
 describe('held-out evaluation', () => {
   it('feeds the parameters as inputs of an inference copy: same outputs as the student holding those values', async () => {
     const student = smallConvNet(2);
-    const trainable = new Map([['c2.weight', [8, 8, 3, 3]], ['fc.bias', [3]]] as [string, number[]][]);
-    const copy = inferenceWithParamInputs(student, 'logits', trainable);
+    const copy = inferenceWithParamInputs(student, 'logits', ['c2.weight', 'fc.bias']);
     expect(copy.graph.inputs.map((v) => v.name)).toEqual(['x', 'c2.weight', 'fc.bias']);
     expect(copy.graph.lookup('c2.weight')!.initializer).toBeUndefined();
     const x = { data: randomFloats(4 * 128, 3), dims: [4, 2, 8, 8] };

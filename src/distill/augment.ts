@@ -55,7 +55,7 @@ export class Augmenter {
     const shift = options.shift ?? 2;
     if (!(Number.isInteger(shift) && shift >= 0)) throw ftmError('E_USAGE', `the augmentation shift must be a non-negative integer, found ${shift}`);
     const mix = options.mix ?? false;
-    const runner = await Runner.create(augmentGraph(shift, mix), { threads: options.threads, spin: options.spin });
+    const runner = await Runner.create(augmentGraph(shift, mix), options);
     return new Augmenter(runner, sampleShape, options.flip ?? true, shift, mix, options.seed ?? 0);
   }
 

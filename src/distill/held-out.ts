@@ -53,8 +53,7 @@ export class HeldOutEvaluator {
       const t = await teacherRunner.run({ [heldOut.inputName]: { data: x, dims: [count, ...heldOut.sampleShape] } }, [teacherOutput]);
       batches.push({ data: x, count, teacher: Float32Array.from(t[teacherOutput].data as Float32Array) });
     }
-    const model = inferenceWithParamInputs(student, output, trainable);
-    const runner = await Runner.create(model, { threads: options.threads, spin: options.spin });
+    const runner = await Runner.create(inferenceWithParamInputs(student, output, trainable.keys()), options);
     return new HeldOutEvaluator(runner, heldOut.inputName, heldOut.sampleShape, output, batches, new Map(trainable), options.loss);
   }
 
@@ -122,10 +121,10 @@ export function betterScore(a: HeldOutScore, b: HeldOutScore): boolean {
  * A copy of `student` cut at `output`, batch dim symbolic, whose trainable initializers are graph inputs instead: an
  * inference model whose parameters are fed per run.
  */
-export function inferenceWithParamInputs(student: Model, output: string, trainable: ReadonlyMap<string, readonly number[]>): Model {
+export function inferenceWithParamInputs(student: Model, output: string, trainable: Iterable<string>): Model {
   const model = modelUpTo(student, [output]);
   const g = model.graph;
-  for (const name of trainable.keys()) {
+  for (const name of trainable) {
     const v = g.lookup(name);
     if (v?.initializer && !g.inputs.includes(v)) feedAsInput(g, v);
   }
