@@ -6,6 +6,17 @@ import type { Value } from '../ir/value.js';
 /** A shape with known dims as numbers and unknown ones as null; undefined when even the rank is unknown. */
 export type Shape = (number | null)[] | undefined;
 
+/**
+ * What is known about values from outside the graph, by value name: the input size that was chosen, or what a run
+ * of the model showed (src/analysis/observe-shapes.ts). `dims` has null where a dim follows the batch; `values` holds
+ * the contents of small integer tensors (shape arithmetic) that are the same whatever the batch, and so are constants
+ * at the input size the dims were observed at.
+ */
+export interface KnownShapes {
+  dims: ReadonlyMap<string, readonly (number | null)[]>;
+  values: ReadonlyMap<string, readonly number[]>;
+}
+
 const SAME_SHAPE = new Set([
   'Relu', 'LeakyRelu', 'PRelu', 'Sigmoid', 'HardSigmoid', 'HardSwish', 'Tanh', 'Clip', 'Elu', 'Selu', 'Softplus', 'Softsign',
   'Dropout', 'Identity', 'Softmax', 'LogSoftmax', 'Cast', 'Neg', 'Abs', 'Exp', 'Log', 'Sqrt', 'Erf', 'Mish', 'Gelu',
@@ -15,9 +26,11 @@ const BROADCAST = new Set(['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Max', 'Min', 'Sum
 
 /**
  * Static shape propagation for the operators of CNNs, from the graph inputs (symbolic dims become `symbolic`, e.g.
- * batch 1). Operators it does not know fall back to the shapes declared in the model; otherwise unknown.
+ * batch 1). Operators it does not know fall back to the shapes declared in the model; otherwise unknown. A value
+ * `known` has takes that shape instead (its batch dims become `symbolic` too), and propagation goes on from there:
+ * the chosen input size reaches every layer, and a Reshape to a computed shape no longer hides everything after it.
  */
-export function inferShapes(graph: Graph, symbolic = 1): Map<Value, Shape> {
+export function inferShapes(graph: Graph, symbolic = 1, known?: KnownShapes): Map<Value, Shape> {
   const shapes = new Map<Value, Shape>();
   const shapeOf = (v: Value | null | undefined): Shape => {
     if (!v) return undefined;
@@ -25,7 +38,11 @@ export function inferShapes(graph: Graph, symbolic = 1): Map<Value, Shape> {
     const declared = v.shape?.map((d) => (typeof d === 'number' ? d : typeof d === 'string' ? symbolic : null));
     return declared;
   };
-  for (const v of graph.inputs) shapes.set(v, shapeOf(v));
+  const settle = (v: Value, inferred: Shape) => {
+    const seen = known?.dims.get(v.name);
+    shapes.set(v, seen ? seen.map((d) => d ?? symbolic) : inferred);
+  };
+  for (const v of graph.inputs) settle(v, shapeOf(v));
   for (const node of graph.nodes) {
     let out: Shape[];
     try {
@@ -33,7 +50,7 @@ export function inferShapes(graph: Graph, symbolic = 1): Map<Value, Shape> {
     } catch {
       out = [];
     }
-    node.outputs.forEach((v, i) => v && shapes.set(v, out[i] ?? shapeOf(v)));
+    node.outputs.forEach((v, i) => v && settle(v, out[i] ?? shapeOf(v)));
   }
   return shapes;
 }

@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os';
+import { observeShapes } from '../analysis/observe-shapes.js';
 import type { CalibrationSet } from '../calib/types.js';
 import { ftmError } from '../errors.js';
 import { modelUpTo } from '../fit/capture.js';
@@ -179,7 +180,9 @@ export async function distill(teacher: Model, student: Model, records: readonly 
     const loss: LossSpec = kind === 'kl' ? { kind: 'kl', temperature } : { kind: 'mse' };
     const featureTerms = features.map((f) => ({ value: f.student, weight: featureWeight / features.length / Math.max(meanSquare(probeOut[f.teacher].data as Float32Array), 1e-12) }));
 
-    const training = buildTrainingGraph(modelUpTo(student, [output]), { trainable: names, loss, output, ...(featureTerms.length ? { features: featureTerms } : {}) });
+    const forward = modelUpTo(student, [output]);
+    const shapes = await observeShapes(forward, calib.inputName, { data: probe.data, dims: [probe.count, ...calib.sampleShape] }, session);
+    const training = buildTrainingGraph(forward, { trainable: names, loss, output, shapes, ...(featureTerms.length ? { features: featureTerms } : {}) });
     if (!training.trainable.length) {
       throw ftmError('E_UNSUPPORTED', `no parameter can be trained: ${training.frozen.slice(0, 3).map((f) => `"${f.name}": ${f.reason}`).join('; ')}`, student.path);
     }

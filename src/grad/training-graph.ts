@@ -39,9 +39,9 @@ export function buildTrainingGraph(student: Model, options: TrainingGraphOptions
   for (const name of reserved) freeName(graph, name, student.path);
 
   const output = graph.lookup(options.output ?? graph.outputs[0].name)!;
-  const studentShapes = new ForwardInfo(graph, opset);
+  const studentShapes = new ForwardInfo(graph, opset, options.shapes);
   const loss = appendLoss(new Emitter(graph, opset, 'loss'), output, options, (v) => studentShapes.shape(v));
-  const { grads, frozen } = appendBackward(graph, loss, options.trainable.map((n) => graph.lookup(n)!), new ForwardInfo(graph, opset));
+  const { grads, frozen } = appendBackward(graph, loss, options.trainable.map((n) => graph.lookup(n)!), new ForwardInfo(graph, opset, options.shapes));
 
   for (const t of grads.keys()) feedAsInput(graph, t);
   graph.rename(loss, 'loss');

@@ -2,6 +2,7 @@
  * The contract between the reverse-mode engine (src/grad/training-graph.ts), its per-operator gradient rules
  * (src/grad/rules/*), and the distillation loop (src/distill/): gradients are ONNX graphs that onnxruntime runs.
  */
+import type { KnownShapes } from '../analysis/shapes.js';
 import type { Model } from '../ir/model.js';
 import type { AttrInit, Node } from '../ir/node.js';
 import type { Tensor } from '../ir/tensor.js';
@@ -85,6 +86,12 @@ export interface TrainingGraphOptions {
   output?: string;
   /** Optional feature MSE terms: student value `value` against graph input `teacher:<value>`, times `weight`. */
   features?: { value: string; weight: number }[];
+  /**
+   * Shapes static propagation cannot give (src/analysis/observe-shapes.ts), by value name of the student: without
+   * them a node after a Reshape to a computed shape has no known rank, and the trainables before it stay frozen. The
+   * training graph then runs at the input size they were observed at.
+   */
+  shapes?: KnownShapes;
 }
 
 export interface TrainingGraph {

@@ -1,4 +1,5 @@
 import * as ort from 'onnxruntime-node';
+import type { KnownShapes } from '../../src/analysis/shapes.js';
 import { buildTrainingGraph } from '../../src/grad/training-graph.js';
 import type { TrainingGraph } from '../../src/grad/types.js';
 import { AttrType, copyModel, DataType, encodeModel, type Model, type Tensor, type ValueType } from '../../src/index.js';
@@ -13,6 +14,8 @@ export interface Feed {
 export interface GradCheckOptions {
   /** The student's (untrained) graph inputs. */
   feeds?: Record<string, Feed>;
+  /** Shapes the training graph is built with (TrainingGraphOptions.shapes). */
+  shapes?: KnownShapes;
   /** Central-difference step; default 1e-4 when the forward runs in float64, 1e-2 in float32. */
   eps?: number;
   /** Random single coordinates checked per trainable (default 4) and random directions (default 2). */
@@ -41,7 +44,7 @@ type Array64 = Float32Array | Float64Array;
  * nothing.
  */
 export async function checkGradients(model: Model, trainable: string[], options: GradCheckOptions = {}): Promise<GradCheckResult> {
-  const training = buildTrainingGraph(model, { trainable, loss: { kind: 'mse' } });
+  const training = buildTrainingGraph(model, { trainable, loss: { kind: 'mse' }, ...(options.shapes ? { shapes: options.shapes } : {}) });
   const feeds = options.feeds ?? {};
   const params = new Map(trainable.map((n) => [n, model.graph.lookup(n)!.initializer!]));
   const forward = await ForwardModel.create(model, trainable);
