@@ -417,9 +417,23 @@ describe('errors and skipped files', () => {
     await expectCode(() => loadCalibration(join(dir, 'x.txt'), gray), 'E_CALIB_BAD_FILE', 'x.txt');
   });
 
-  it('images for a model with symbolic H/W and no size', async () => {
-    const dir = folder({ 'a.png': await good() });
-    await expectCode(() => loadCalibration(dir, modelWithInput(['N', 3, 'H', 'W'])), 'E_PREPROCESS', 'symbolic height or width', '--size');
+  it('images for a model with symbolic H/W and no size: their own size when they all share it, said in one line', async () => {
+    const dir = folder({ 'a.png': await png(3, 2, 1, [1, 2, 3, 4, 5, 6]), 'b.png': await png(3, 2, 1, [6, 5, 4, 3, 2, 1]) });
+    const { options, warnings } = quiet({ scale: 1 });
+    const set = await loadCalibration(dir, modelWithInput(['N', 1, 'H', 'W']), options);
+    expect(set.sampleShape).toEqual([1, 2, 3]);
+    expect((await readAll(set)).data).toEqual([1, 2, 3, 4, 5, 6, 6, 5, 4, 3, 2, 1]);
+    expect(warnings).toEqual(['input "x" [N,1,?,?] has a symbolic height and width: using 2x3 (HxW), the size of all 2 calibration images (--size HxW to choose another)']);
+    // Only the symbolic dim comes from the images; a given size says nothing.
+    expect((await loadCalibration(dir, modelWithInput(['N', 1, 'H', 5]), quiet().options)).sampleShape).toEqual([1, 2, 5]);
+    const given = quiet({ size: [4, 4] });
+    expect((await loadCalibration(dir, modelWithInput(['N', 1, 'H', 'W']), given.options)).sampleShape).toEqual([1, 4, 4]);
+    expect(given.warnings).toEqual([]);
+  });
+
+  it('images of different sizes for a model with symbolic H/W and no size', async () => {
+    const dir = folder({ 'a.png': await good(), 'b.png': await png(3, 2, 1, [1, 2, 3, 4, 5, 6]) });
+    await expectCode(() => loadCalibration(dir, modelWithInput(['N', 3, 'H', 'W'])), 'E_PREPROCESS', 'symbolic height and width', 'a.png is 2x2', 'b.png 2x3', '--size HxW');
   });
 
   it('a size that contradicts the model', async () => {

@@ -18,6 +18,9 @@ export interface ImageTransform {
 /** What sharp could tell about a file from its header alone. */
 export interface ImageHeader {
   hasAlpha: boolean;
+  /** The stored size, before any resize (no EXIF orientation is applied, see rgbPixels). */
+  height: number;
+  width: number;
 }
 
 export function imageTransform(input: ImageInput, options: PreprocessOptions): ImageTransform {
@@ -61,7 +64,7 @@ export async function probeImage(file: string): Promise<ImageHeader | { unreadab
   if (meta.channels - (meta.hasAlpha ? 1 : 0) !== colour) {
     throw ftmError('E_CALIB_BAD_FILE', `expected a gray, RGB or CMYK image with at most one alpha channel, found ${meta.channels} channels (${meta.space})`, file);
   }
-  return { hasAlpha: meta.hasAlpha };
+  return { hasAlpha: meta.hasAlpha, height: meta.height, width: meta.width };
 }
 
 /** Decodes, resizes and normalizes one image into `out` (C×H×W floats). */

@@ -2,8 +2,8 @@ import { readdirSync, statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { ftmError } from '../errors.js';
 import type { Model } from '../ir/model.js';
-import { imageTransform, probeImage } from './images.js';
-import { findModelInput, resolveInput } from './model-input.js';
+import { imageTransform, probeImage, type ImageHeader } from './images.js';
+import { findModelInput, resolveInput, sizeFromImages } from './model-input.js';
 import { npySamples, readNpyHeader, type NpyFile } from './npy.js';
 import { checkPreprocess, type PreprocessOptions } from './preprocess.js';
 import { sampleIndices } from './random.js';
@@ -20,7 +20,7 @@ export interface CalibOptions extends PreprocessOptions {
 }
 
 /** A file of the calibration path, after its header was read. */
-type Entry = { kind: 'image'; file: string; hasAlpha: boolean } | { kind: 'npy'; npy: NpyFile };
+type Entry = { kind: 'image'; file: string; header: ImageHeader } | { kind: 'npy'; npy: NpyFile };
 
 /** What a folder holds besides files to try. */
 interface Listing {
@@ -45,13 +45,15 @@ export async function loadCalibration(path: string, model: Model, options: Calib
   const input = findModelInput(model, preprocess.size);
 
   const entries = await readEntries(path, onWarning);
-  const transform = entries.some((e) => e.kind === 'image') ? imageTransform(resolveInput(model, preprocess), preprocess) : undefined;
+  const images = entries.flatMap((e) => (e.kind === 'image' ? [{ file: e.file, ...e.header }] : []));
+  const size = preprocess.size ?? sizeFromImages(model, images, onWarning);
+  const transform = images.length ? imageTransform(resolveInput(model, { size }), preprocess) : undefined;
   let sampleShape = transform && [transform.channels, transform.height, transform.width];
   const samples: Sample[] = [];
   for (const entry of entries) {
     if (entry.kind === 'image') {
       // Set above whenever there are images.
-      samples.push({ kind: 'image', file: entry.file, header: { hasAlpha: entry.hasAlpha }, transform: transform! });
+      samples.push({ kind: 'image', file: entry.file, header: entry.header, transform: transform! });
       continue;
     }
     // Dims the model leaves symbolic take the first .npy file's values; every other file must agree.
@@ -73,7 +75,7 @@ async function readEntries(path: string, onWarning: (message: string) => void): 
     listing.files.map(async (file): Promise<Entry | { file: string; unreadable: string }> => {
       if (file.toLowerCase().endsWith('.npy')) return { kind: 'npy', npy: readNpyHeader(file) };
       const probe = await probeImage(file);
-      return 'unreadable' in probe ? { file, unreadable: probe.unreadable } : { kind: 'image', file, hasAlpha: probe.hasAlpha };
+      return 'unreadable' in probe ? { file, unreadable: probe.unreadable } : { kind: 'image', file, header: probe };
     }),
   );
   const usable: Entry[] = [];

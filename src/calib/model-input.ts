@@ -48,6 +48,39 @@ export function findModelInput(model: Model, size?: [number, number]): ModelInpu
   return { name: input.name, sampleDims };
 }
 
+/** An image of the calibration set, with its stored size. */
+export interface ImageSize {
+  file: string;
+  height: number;
+  width: number;
+}
+
+/**
+ * The size to resize images to when none is given and the model's NCHW input leaves its height or width symbolic:
+ * the images' own, when they all have the same (said on `notify`, as a user may expect another); undefined when the
+ * model's H and W are known or no image is given. Images of different sizes throw E_PREPROCESS asking for --size:
+ * choosing one of them would stretch the others without a word.
+ */
+export function sizeFromImages(model: Model, images: readonly ImageSize[], notify: (message: string) => void): [number, number] | undefined {
+  const { name, sampleDims } = findModelInput(model);
+  if (images.length === 0 || sampleDims.length !== 3 || (sampleDims[1] !== null && sampleDims[2] !== null)) return undefined;
+  const about = `input "${name}" [N,${formatDims(sampleDims)}] has a symbolic ${symbolicAxes(sampleDims)}`;
+  const [first] = images;
+  const other = images.find((i) => i.height !== first.height || i.width !== first.width);
+  if (other) {
+    throw ftmError('E_PREPROCESS', `${about} and the calibration images differ in size (${first.file} is ${first.height}x${first.width}, ${other.file} ${other.height}x${other.width}, HxW): give the size to resize them to (--size HxW)`, model.path);
+  }
+  const size: [number, number] = [sampleDims[1] ?? first.height, sampleDims[2] ?? first.width];
+  const all = images.length === 1 ? 'the calibration image' : `all ${images.length} calibration images`;
+  notify(`${about}: using ${size[0]}x${size[1]} (HxW), the size of ${all} (--size HxW to choose another)`);
+  return size;
+}
+
+function symbolicAxes(sampleDims: readonly (number | null)[]): string {
+  if (sampleDims[1] === null && sampleDims[2] === null) return 'height and width';
+  return sampleDims[1] === null ? 'height' : 'width';
+}
+
 /** The model input as images must fill it: NCHW with 1 (gray) or 3 (colour) channels and a known H×W. */
 export function resolveInput(model: Model, options: Pick<PreprocessOptions, 'size'> = {}): ImageInput {
   const where = model.path;
