@@ -24,7 +24,7 @@ export function withCalibOptions<T>(y: Argv<T>): Argv<T & CalibArgs> {
     .option('calib-limit', { type: 'number', describe: 'Use at most N samples, drawn with --seed' })
     .option('seed', { type: 'number', default: 0, describe: 'Seed of the --calib-limit sample' })
     .option('preprocess', { type: 'string', describe: 'JSON file of preprocessing options (the flags below override it)' })
-    .option('size', { type: 'string', describe: 'Resize images to HxW (needed when the model input size is symbolic)' })
+    .option('size', { type: 'string', describe: 'Resize images to HxW (for a model input of symbolic size; default: the images\' own size when they all share it)' })
     .option('scale', { type: 'number', describe: 'Multiply 8-bit pixel values by this (default 1/255)' })
     .option('mean', { type: 'string', describe: 'Subtract after scaling: one value, or one per channel, comma-separated' })
     .option('std', { type: 'string', describe: 'Divide after the mean: one value, or one per channel, comma-separated' })
