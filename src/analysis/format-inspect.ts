@@ -1,4 +1,5 @@
 import { formatCount, formatTable } from '../report/table.js';
+import { formatIntake } from '../intake/format.js';
 import type { InspectReport, TensorSummary } from './inspect.js';
 
 const shapeText = (s: TensorSummary['shape']) => (s ? `[${s.map((d) => d ?? '?').join(', ')}]` : 'unknown');
@@ -30,8 +31,9 @@ export function formatInspect(r: InspectReport): string {
   }
   out.push(
     '',
-    `Totals: ${formatCount(r.totals.params)} parameters (float initializers), ${formatCount(r.totals.convParams)} in Conv layers, ` +
+    `Totals: ${formatCount(r.totals.params)} parameters (float initializers and Constants), ${formatCount(r.totals.convParams)} in Conv layers, ` +
       `${r.totals.convMacs === null ? '?' : formatCount(r.totals.convMacs)} Conv MACs per sample`,
   );
+  if (r.intake) out.push(formatIntake(r.intake));
   return out.join('\n');
 }

@@ -3,6 +3,8 @@ import { convGeometry } from '../ir/conv.js';
 import type { Model } from '../ir/model.js';
 import { onnxOpset } from '../ir/model.js';
 import type { Value } from '../ir/value.js';
+import type { IntakeReport } from '../intake/intake.js';
+import { constantTensor } from '../profile/layers.js';
 import { countParams } from './params.js';
 import { inferShapes } from './shapes.js';
 
@@ -35,6 +37,8 @@ export interface InspectReport {
   ops: Record<string, number>;
   convs: ConvLayer[];
   totals: { nodes: number; params: number; convParams: number; convMacs: number | null };
+  /** What model intake changed before this report was made (absent when the file was inspected as written). */
+  intake?: IntakeReport;
 }
 
 const summary = (v: Value): TensorSummary => ({ name: v.name, type: dtypeName(v.elemType), shape: v.shape ?? null });
@@ -51,7 +55,7 @@ export function inspectModel(model: Model): InspectReport {
   const convs: ConvLayer[] = g.nodes
     .filter((n) => n.isOnnxDomain && n.opType === 'Conv')
     .map((n) => {
-      const w = n.inputs[1]?.initializer;
+      const w = constantTensor(n.inputs[1]);
       const wDims = w?.dims ?? n.inputs[1]?.shape?.map((d) => (typeof d === 'number' ? d : NaN));
       const geo = convGeometry(n, wDims);
       const group = geo.group;
@@ -60,7 +64,7 @@ export function inspectModel(model: Model): InspectReport {
       const cout = wDims?.[0] ?? null;
       const cinPerGroup = wDims?.[1] ?? null;
       const kArea = geo.kernel.reduce((a, b) => a * b, 1);
-      const bias = n.inputs[2]?.initializer?.size ?? 0;
+      const bias = constantTensor(n.inputs[2])?.size ?? 0;
       const macs =
         spatial && spatial.every((d) => d !== null) && cout !== null && cinPerGroup !== null
           ? (spatial as number[]).reduce((a, b) => a * b, 1) * cout * cinPerGroup * kArea

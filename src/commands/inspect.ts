@@ -1,11 +1,14 @@
 import type { CommandModule } from 'yargs';
 import { formatInspect } from '../analysis/format-inspect.js';
 import { inspectModel } from '../analysis/inspect.js';
+import { intakeModel } from '../intake/intake.js';
+import type { Model } from '../ir/model.js';
 import { loadModel } from '../onnx/load.js';
 
 interface InspectArgs {
   model: string;
   json: boolean;
+  intake: boolean;
 }
 
 export const inspectCommand: CommandModule<object, InspectArgs> = {
@@ -14,9 +17,16 @@ export const inspectCommand: CommandModule<object, InspectArgs> = {
   builder: (y) =>
     y
       .positional('model', { type: 'string', demandOption: true, describe: 'ONNX model file' })
-      .option('json', { type: 'boolean', default: false, describe: 'Print the report as JSON' }),
+      .option('json', { type: 'boolean', default: false, describe: 'Print the report as JSON' })
+      .option('intake', { type: 'boolean', default: true, describe: 'Show the model as the other commands see it, after intake (--no-intake: as written)' }),
   handler: (args) => {
-    const report = inspectModel(loadModel(args.model));
+    const loaded = loadModel(args.model);
+    const report = args.intake ? inspectIntake(loaded) : inspectModel(loaded);
     process.stdout.write(args.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatInspect(report)}\n`);
   },
 };
+
+function inspectIntake(loaded: Model) {
+  const { model, report } = intakeModel(loaded);
+  return { ...inspectModel(model), intake: report };
+}

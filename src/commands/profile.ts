@@ -1,5 +1,7 @@
 import { availableParallelism } from 'node:os';
 import type { Argv, CommandModule } from 'yargs';
+import { formatIntake } from '../intake/format.js';
+import { intakeModel } from '../intake/intake.js';
 import { loadModel } from '../onnx/load.js';
 import { formatProfile } from '../profile/format.js';
 import { profileModel } from '../profile/profile.js';
@@ -34,7 +36,7 @@ export const profileCommand: CommandModule<object, ProfileArgs> = {
       .option('centered', { type: 'boolean', default: true, describe: 'Compare mean-centered maps (affine copies); --no-centered: plain scaled copies' })
       .option('json', { type: 'string', describe: 'Also write the full report (PSNR matrices, pairing) as JSON to this file' }) as unknown as Argv<ProfileArgs>,
   handler: async (args) => {
-    const model = loadModel(args.model);
+    const { model, report: intake } = intakeModel(loadModel(args.model));
     const calib = await calibrationFromArgs(args, model);
     const progress = progressReporter('profile', 'samples');
     let report;
@@ -53,6 +55,6 @@ export const profileCommand: CommandModule<object, ProfileArgs> = {
       progress.stop();
     }
     if (args.json) writeTextAtomic(args.json, `${JSON.stringify(report)}\n`);
-    process.stdout.write(`${formatProfile(report)}\n`);
+    process.stdout.write(`${formatProfile(report)}\n${formatIntake(intake)}\n`);
   },
 };

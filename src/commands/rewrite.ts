@@ -4,6 +4,8 @@ import { pathToFileURL } from 'node:url';
 import type { CommandModule } from 'yargs';
 import { builtinRules } from '../../rewrites/index.js';
 import { ftmError } from '../errors.js';
+import { formatIntake } from '../intake/format.js';
+import { intakeModel } from '../intake/intake.js';
 import { loadModel } from '../onnx/load.js';
 import { saveModel } from '../onnx/save.js';
 import { formatTable } from '../report/table.js';
@@ -83,7 +85,7 @@ export const rewriteCommand: CommandModule<object, RewriteArgs> = {
       .option('profile', { type: 'string', describe: 'a `profile --json` report: its channel pairing and ghost scales seed the rule' }),
   handler: async (args) => {
     const rule = await resolveRule(args.rule);
-    const model = loadModel(args.model);
+    const { model, report: intake } = intakeModel(loadModel(args.model));
     const layers = args.layers === 'all' ? undefined : args.layers.split(',').map((s) => s.trim()).filter(Boolean);
     const stats = args.profile ? statsFromProfile(readProfile(args.profile)) : undefined;
     const ruleOptions = parseOptions(args.option);
@@ -100,10 +102,11 @@ export const rewriteCommand: CommandModule<object, RewriteArgs> = {
       paramsBefore: result.paramsBefore,
       paramsAfter: folded?.paramsAfter ?? result.paramsAfter,
       records: result.records.map(({ params: _p, fit: _f, ...r }) => r),
+      intake,
     };
     if (args.json) return void process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
     const fired = result.records.filter((r) => r.status === 'fired').length;
-    process.stdout.write(`${formatTable(['layer', 'rule', 'status', 'reason'], result.records.map(recordRow))}\n\n`);
+    process.stdout.write(`${formatTable(['layer', 'rule', 'status', 'reason'], result.records.map(recordRow))}\n\n${formatIntake(intake)}\n`);
     process.stdout.write(
       `${rule.name}: ${fired} of ${result.records.length} layers rewritten; parameters ${summary.paramsBefore.toLocaleString('en-US')} → ` +
         `${summary.paramsAfter.toLocaleString('en-US')} (ratio ${(summary.paramsAfter / summary.paramsBefore).toFixed(3)}); wrote ${args.output}\n`,

@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import type { CalibrationSet } from '../calib/types.js';
 import { checkDistillOptions, distill, type DistillOptions, type DistillReport } from '../distill/distill.js';
 import { fitSequential } from '../fit/sequential.js';
+import { intakeModel, type IntakeReport } from '../intake/intake.js';
 import type { Model } from '../ir/model.js';
 import { planRewrites, type Plan } from '../plan/plan.js';
 import { profileModel } from '../profile/profile.js';
@@ -70,6 +71,8 @@ export interface CompressReport {
   distill?: DistillReport | { skipped: string };
   /** On the held-out samples, never used for fitting. */
   agreement: OutputAgreement[];
+  /** What model intake changed before anything else ran (src/intake): the model compressed is the canonical one. */
+  intake: IntakeReport;
   seconds: Record<Stage | 'total', number>;
 }
 
@@ -78,8 +81,9 @@ export interface CompressReport {
  * layer sequentially to the original (teacher), refit the classifier, fold the channel reorders, and measure the
  * teacher/student agreement on held-out samples. Returns the compressed model and the report; the input is unchanged.
  */
-export async function compressModel(model: Model, calib: CalibrationSet, options: CompressOptions): Promise<{ model: Model; report: CompressReport }> {
+export async function compressModel(original: Model, calib: CalibrationSet, options: CompressOptions): Promise<{ model: Model; report: CompressReport }> {
   const start = performance.now();
+  const { model, report: intake } = intakeModel(original);
   if (options.distill) checkDistillOptions(options.distill);
   const threads = options.threads ?? availableParallelism();
   const batchSize = options.batchSize ?? 64;
@@ -145,6 +149,7 @@ export async function compressModel(model: Model, calib: CalibrationSet, options
       classifier,
       ...(distilled ? { distill: distilled } : {}),
       agreement,
+      intake,
       seconds,
     },
   };

@@ -1,3 +1,4 @@
+import { formatIntake } from '../intake/format.js';
 import { formatCount, formatTable } from '../report/table.js';
 import type { CompressReport } from './compress.js';
 
@@ -19,6 +20,7 @@ export function formatCompressReport(r: CompressReport): string {
     `${r.rule}${knob ? ` (${knob})` : ''}: ${r.layers.filter((l) => l.rewritten).length} of ${r.layers.length} layers rewritten; parameters ` +
       `${formatCount(r.paramsBefore)} → ${formatCount(r.paramsAfter)}, ratio ${r.achievedRatio.toFixed(3)} (target ${r.targetRatio})`,
   );
+  lines.push(formatIntake(r.intake));
   if (r.classifier) {
     lines.push(`classifier ${r.classifier.node}: ${r.classifier.applied ? 'refitted' : 'kept'} (fit-set logit error ${num(r.classifier.errorBefore)} → ${num(r.classifier.errorAfter)})`);
   }
