@@ -2,8 +2,9 @@ import { execSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import onnxProto from 'onnx-proto';
 import { describe, expect, it } from 'vitest';
-import { inspectModel, loadModel } from '../src/index.js';
+import { encodeModel, inspectModel, loadModel, Tensor } from '../src/index.js';
 import { cli } from './helpers/cli.js';
 import { pythonOnnxMissing, requireDebianPath, runOracle } from './helpers/python.js';
 
@@ -40,6 +41,17 @@ describe('inspect', () => {
   }, 60_000);
 });
 
+const { onnx } = onnxProto;
+
+/** The fixture with one conv weight twice as wide as its input: onnxruntime would fail only when it runs. */
+function fixtureWithWideWeight(): Uint8Array {
+  const model = loadModel(FIXTURE);
+  const w = model.graph.nodes.find((n) => n.name === '/layer1/layer1.0/conv2/Conv')!.inputs[1]!;
+  const [o, i, kh, kw] = w.initializer!.dims;
+  w.initializer = new Tensor({ name: w.name, dataType: w.initializer!.dataType, dims: [o, 2 * i, kh, kw], data: new Float32Array(o * 2 * i * kh * kw) });
+  return encodeModel(model);
+}
+
 describe('bad input on the command line', () => {
   const dir = mkdtempSync(join(tmpdir(), 'ftm-cli-'));
   const file = (name: string, bytes: Uint8Array | string) => {
@@ -52,7 +64,8 @@ describe('bad input on the command line', () => {
     ['an empty file', () => file('empty.onnx', ''), 'E_FILE_EMPTY'],
     ['a truncated model', () => file('cut.onnx', readFileSync(FIXTURE).subarray(0, 5000)), 'E_MODEL_TRUNCATED'],
     ['random bytes', () => file('random.onnx', Uint8Array.from({ length: 999 }, (_, i) => (i * 37 + 11) % 256)), 'E_MODEL_NOT_ONNX'],
-    ['a model with no graph', () => file('nograph.onnx', Uint8Array.from([0x08, 0x07])), 'E_MODEL_NO_GRAPH'],
+    ['a model with no graph', () => file('nograph.onnx', onnx.ModelProto.encode({ irVersion: 7, opsetImport: [{ version: 13 }] }).finish()), 'E_MODEL_NO_GRAPH'],
+    ['a Conv weight of the wrong shape', () => file('badconv.onnx', fixtureWithWideWeight()), 'E_MODEL_INVALID'],
   ];
   const codes = new Set<number>();
   it.each(cases)('%s: one line naming the file, a distinct exit code, no stack trace', (_, path, code) => {
@@ -66,6 +79,25 @@ describe('bad input on the command line', () => {
     expect(r.status).toBeGreaterThan(1);
     expect(codes.has(r.status!)).toBe(false);
     codes.add(r.status!);
+  });
+
+  it('a file cut inside producer_name is truncated', () => {
+    const bytes = readFileSync(FIXTURE);
+    const producer = bytes.indexOf('pytorch');
+    expect(producer).toBeGreaterThan(0);
+    const r = cli(['inspect', file('cut-producer.onnx', bytes.subarray(0, producer + 3))]);
+    expect(r.status).toBe(14);
+    expect(r.stderr).toContain('E_MODEL_TRUNCATED');
+  });
+
+  it('an attribute without its value names the node and the attribute', () => {
+    const proto = onnx.ModelProto.decode(readFileSync(FIXTURE));
+    const conv = proto.graph!.node!.find((n) => n.opType === 'Conv')!;
+    conv.attribute!.push({ name: 'extra', type: 5 }); // declared GRAPH, no graph
+    const r = cli(['inspect', file('nograph-attr.onnx', onnx.ModelProto.encode(proto).finish())]);
+    expect(r.status).toBe(18);
+    expect(r.stderr.trim()).toMatch(/^ftm-compress: error E_MODEL_INVALID: .*nograph-attr\.onnx: node Conv "\/conv1\/Conv": attribute "extra" is declared GRAPH but holds no value/);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });
 
   it('--verbose adds the stack trace', () => {

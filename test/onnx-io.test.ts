@@ -2,11 +2,14 @@ import { execSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import onnxProto from 'onnx-proto';
 import { describe, expect, it } from 'vitest';
-import { DataType, encodeModel, Graph, loadModel, newModel, saveModel, Tensor } from '../src/index.js';
+import { AttrType, DataType, encodeModel, Graph, loadModel, newModel, saveModel, Tensor } from '../src/index.js';
+import { modelWithInput, randomWeight } from './helpers/build.js';
 import { expectCode } from './helpers/errors.js';
 import { pythonOnnxMissing, requireDebianPath, runOracle } from './helpers/python.js';
 
+const { onnx } = onnxProto;
 const CORPUS = '/usr/share/libonnx-testdata';
 const corpusMissing = requireDebianPath(CORPUS, 'libonnx-testdata', existsSync(CORPUS));
 const tmp = () => mkdtempSync(join(tmpdir(), 'ftm-io-'));
@@ -107,7 +110,7 @@ describe('bad input files', () => {
     ['a directory', () => dir, 'E_FILE_IS_DIRECTORY'],
     ['an empty file', () => write('empty.onnx', new Uint8Array(0)), 'E_FILE_EMPTY'],
     ['random bytes', () => write('random.onnx', Uint8Array.from({ length: 4096 }, (_, i) => (i * 7919 + 13) % 251)), 'E_MODEL_NOT_ONNX'],
-    ['a model with no graph', () => write('nograph.onnx', Uint8Array.from([0x08, 0x08])), 'E_MODEL_NO_GRAPH'],
+    ['a model with no graph', () => write('nograph.onnx', noGraph()), 'E_MODEL_NO_GRAPH'],
   ])('%s', (_, path, code) => {
     expectCode(() => loadModel(path()), code);
   });
@@ -120,9 +123,82 @@ describe('bad input files', () => {
     expect(good.length).toBeGreaterThan(0);
   });
 
+  it('a model cut anywhere before its graph is truncated, not graph-less (inside producer_name included)', () => {
+    const head = { irVersion: 8, producerName: 'pytorch', producerVersion: '2.1.0' };
+    const before = onnx.ModelProto.encode(head).finish();
+    const bytes = onnx.ModelProto.encode({ ...head, graph: { name: 'g' }, opsetImport: [{ version: 13 }] }).finish();
+    expect(bytes.subarray(0, before.length)).toEqual(before);
+    for (let cut = 1; cut <= before.length; cut++) expectCode(() => loadModel(bytes.subarray(0, cut)), 'E_MODEL_TRUNCATED');
+    expect(loadModel(bytes).producerName).toBe('pytorch');
+  });
+
   it.skipIf(corpusMissing)('a protobuf that is not a model (a TensorProto from the corpus)', () => {
     const pb = join(CORPUS, 'data/node/test_abs/test_data_set_0/input_0.pb');
     expectCode(() => loadModel(pb), 'E_MODEL_NOT_ONNX');
+  });
+});
+
+/** A complete ModelProto without a graph: opset_import, written after the graph, is there. */
+function noGraph(): Uint8Array {
+  return onnx.ModelProto.encode({ irVersion: 8, opsetImport: [{ version: 13 }] }).finish();
+}
+
+/** A one-node model whose node has `attribute`, written with the protobuf schema directly (the IR cannot make it). */
+function withAttribute(attribute: onnxProto.onnx.IAttributeProto): Uint8Array {
+  return onnx.ModelProto.encode({
+    irVersion: 8,
+    opsetImport: [{ version: 13 }],
+    graph: { name: 'g', node: [{ opType: 'Identity', name: 'n1', input: ['x'], output: ['y'], attribute: [attribute] }], input: [{ name: 'x' }], output: [{ name: 'y' }] },
+  }).finish();
+}
+
+describe('attributes that break ONNX rules: E_MODEL_INVALID naming the node and the attribute', () => {
+  it.each([
+    ['a GRAPH without its graph', { name: 'then_branch', type: AttrType.GRAPH }, /"then_branch" is declared GRAPH but holds no value/],
+    ['a TENSOR without its tensor', { name: 'value', type: AttrType.TENSOR }, /"value" is declared TENSOR but holds no value/],
+    ['a SPARSE_TENSOR without its tensor', { name: 'sparse_value', type: AttrType.SPARSE_TENSOR }, /"sparse_value" is declared SPARSE_TENSOR but holds no value/],
+    ['a TYPE_PROTO without its type', { name: 'type', type: AttrType.TYPE_PROTO }, /"type" is declared TYPE_PROTO but holds no value/],
+    ['GRAPHS holding a single graph', { name: 'body', type: AttrType.GRAPHS, g: { name: 'sub' } }, /"body" is declared GRAPHS but holds a GRAPH value/],
+    ['TENSORS holding an int', { name: 'values', type: AttrType.TENSORS, i: 3 }, /"values" is declared TENSORS but holds a INT value/],
+    ['no type and two values', { name: 'alpha', f: 0.5, i: 2 }, /"alpha" is declared FLOAT but holds a INT value/],
+  ])('%s', (_, attribute, message) => {
+    const e = expectCode(() => loadModel(withAttribute(attribute)), 'E_MODEL_INVALID');
+    expect(e.message).toMatch(message);
+    expect(e.message).toContain('<bytes>: node Identity "n1"');
+  });
+
+  it('lists may be empty and scalars absent (their defaults), and those load', () => {
+    for (const attribute of [{ name: 'a', type: AttrType.GRAPHS }, { name: 'b', type: AttrType.TENSORS }, { name: 'c', type: AttrType.INT }]) {
+      expect(loadModel(withAttribute(attribute)).graph.nodes[0].attributes[0].name).toBe(attribute.name);
+    }
+  });
+});
+
+describe('Conv weights that cannot fit their node: E_MODEL_INVALID at load, naming the node', () => {
+  /** x [1, 4, 8, 8] → Conv(weight of `dims`) → y. */
+  const conv = (dims: number[], attrs: Record<string, number | number[]> = {}, bias?: number[], input: (number | string)[] = [1, 4, 8, 8]) => {
+    const { model, g, x } = modelWithInput(input);
+    const inputs = [x, randomWeight(g, 'w', dims, 1), ...(bias ? [randomWeight(g, 'b', bias, 2)] : [])];
+    g.outputs.push(g.addNode({ op: 'Conv', inputs, name: 'conv', attrs }).outputs[0]!);
+    return encodeModel(model);
+  };
+  it.each([
+    ['C_in × group not the input channels', conv([8, 2, 3, 3]), /weight "w" \[8, 2, 3, 3\] takes 2 input channels \(2 per group × group 1\), its input "x" has 4/],
+    ['rank below 3', conv([8, 4]), /should have rank 3 or more/],
+    ['rank unlike the input', conv([8, 4, 3]), /has rank 3, its input "x" has rank 4/],
+    ['C_out not divisible by group', conv([8, 1, 3, 3], { group: 3 }), /has 8 output channels, which group 3 does not divide/],
+    ['kernel_shape unlike the weight', conv([8, 4, 3, 3], { kernel_shape: [5, 5] }), /has kernel 3×3, the node's kernel_shape is 5×5/],
+    ['a bias of the wrong length', conv([8, 4, 3, 3], {}, [4]), /the bias "b" has shape \[4\]/],
+  ])('%s', (_, bytes, message) => {
+    const e = expectCode(() => loadModel(bytes), 'E_MODEL_INVALID');
+    expect(e.message).toMatch(message);
+    expect(e.message).toContain('node Conv "conv"');
+  });
+
+  it('grouped and depthwise weights load, and symbolic channels are not guessed', () => {
+    expect(loadModel(conv([8, 2, 3, 3], { group: 2 })).graph.nodes).toHaveLength(1);
+    expect(loadModel(conv([4, 1, 3, 3], { group: 4 })).graph.nodes).toHaveLength(1);
+    expect(loadModel(conv([8, 3, 3, 3], {}, [8], ['N', 'C', 8, 8])).graph.nodes).toHaveLength(1);
   });
 });
 

@@ -4,6 +4,7 @@ import { AttrType, Node, type Attribute } from '../ir/node.js';
 import { DataType, dtypeInfo } from '../ir/dtype.js';
 import { Tensor } from '../ir/tensor.js';
 import type { Dim, Value, ValueType } from '../ir/value.js';
+import { ftmError } from '../errors.js';
 import { fromLong, has, type OnnxTypes } from './proto.js';
 
 /** Reads the bytes of a tensor stored outside the protobuf (data_location = EXTERNAL). */
@@ -11,8 +12,9 @@ export type ExternalReader = (t: OnnxTypes.ITensorProto) => Uint8Array;
 
 const opt = <T>(m: object, field: string): T | undefined => (has(m, field) ? ((m as Record<string, T>)[field]) : undefined);
 
-export function decodeModel(m: OnnxTypes.IModelProto, readExternal: ExternalReader): Model {
-  const ctx = { readExternal };
+/** `where` names the model (its file) in errors about what is inside it. */
+export function decodeModel(m: OnnxTypes.IModelProto, readExternal: ExternalReader, where: string): Model {
+  const ctx = { readExternal, where };
   return {
     irVersion: has(m, 'irVersion') ? Number(fromLong(m.irVersion as never)) : undefined,
     opsetImport: (m.opsetImport ?? []).map((o) => ({
@@ -33,6 +35,7 @@ export function decodeModel(m: OnnxTypes.IModelProto, readExternal: ExternalRead
 
 interface Ctx {
   readExternal: ExternalReader;
+  where: string;
 }
 
 function decodeGraph(g: OnnxTypes.IGraphProto, parent: Graph | undefined, ctx: Ctx): Graph {
@@ -66,16 +69,42 @@ function decodeGraph(g: OnnxTypes.IGraphProto, parent: Graph | undefined, ctx: C
   // Attributes after all local names exist, so subgraphs can resolve values defined later in this graph.
   (g.node ?? []).forEach((n, k) => {
     const node = nodes[k];
-    node.attributes = (n.attribute ?? []).map((a) => decodeAttribute(a, graph, ctx));
+    node.attributes = (n.attribute ?? []).map((a) => decodeAttribute(a, node, graph, ctx));
     (n.input ?? []).forEach((name, i) => node.setInput(i, name === '' ? null : graph.value(name)));
   });
   return graph;
 }
 
-function decodeAttribute(a: OnnxTypes.IAttributeProto, graph: Graph, ctx: Ctx): Attribute {
+/** Where each kind of attribute keeps its value (AttributeProto), and whether that field is repeated. */
+const PAYLOAD: Record<number, { field: keyof OnnxTypes.IAttributeProto; repeated: boolean; kind: string }> = {
+  [AttrType.FLOAT]: { field: 'f', repeated: false, kind: 'FLOAT' },
+  [AttrType.INT]: { field: 'i', repeated: false, kind: 'INT' },
+  [AttrType.STRING]: { field: 's', repeated: false, kind: 'STRING' },
+  [AttrType.TENSOR]: { field: 't', repeated: false, kind: 'TENSOR' },
+  [AttrType.GRAPH]: { field: 'g', repeated: false, kind: 'GRAPH' },
+  [AttrType.SPARSE_TENSOR]: { field: 'sparseTensor', repeated: false, kind: 'SPARSE_TENSOR' },
+  [AttrType.TYPE_PROTO]: { field: 'tp', repeated: false, kind: 'TYPE_PROTO' },
+  [AttrType.FLOATS]: { field: 'floats', repeated: true, kind: 'FLOATS' },
+  [AttrType.INTS]: { field: 'ints', repeated: true, kind: 'INTS' },
+  [AttrType.STRINGS]: { field: 'strings', repeated: true, kind: 'STRINGS' },
+  [AttrType.TENSORS]: { field: 'tensors', repeated: true, kind: 'TENSORS' },
+  [AttrType.GRAPHS]: { field: 'graphs', repeated: true, kind: 'GRAPHS' },
+  [AttrType.SPARSE_TENSORS]: { field: 'sparseTensors', repeated: true, kind: 'SPARSE_TENSORS' },
+  [AttrType.TYPE_PROTOS]: { field: 'typeProtos', repeated: true, kind: 'TYPE_PROTOS' },
+};
+
+/** Scalars and lists may be absent (proto3 defaults, empty lists); a tensor, graph or type has no default. */
+const NEEDS_VALUE = new Set<number>([AttrType.TENSOR, AttrType.GRAPH, AttrType.SPARSE_TENSOR, AttrType.TYPE_PROTO]);
+
+function holds(a: OnnxTypes.IAttributeProto, p: (typeof PAYLOAD)[number]): boolean {
+  return p.repeated ? ((a[p.field] as unknown[] | null | undefined)?.length ?? 0) > 0 : has(a, p.field);
+}
+
+function decodeAttribute(a: OnnxTypes.IAttributeProto, node: Node, graph: Graph, ctx: Ctx): Attribute {
   const typeDeclared = has(a, 'type');
   const type = typeDeclared ? (a.type as number) : inferAttrType(a);
   const attr: Attribute = { name: a.name ?? '', type, value: undefined };
+  checkPayload(a, attr, node, ctx);
   if (!typeDeclared) attr.typeDeclared = false;
   if (has(a, 'docString')) attr.docString = a.docString!;
   if (has(a, 'refAttrName')) attr.refAttrName = a.refAttrName!;
@@ -99,18 +128,25 @@ function decodeAttribute(a: OnnxTypes.IAttributeProto, graph: Graph, ctx: Ctx): 
   return attr;
 }
 
+/**
+ * An attribute holds its value in the field of its type and in no other (onnx's checker rule): a value elsewhere
+ * would be dropped on save, and a tensor, graph or type that is absent has nothing to stand in for it. A reference
+ * to a function's attribute (ref_attr_name) has no value of its own.
+ */
+function checkPayload(a: OnnxTypes.IAttributeProto, attr: Attribute, node: Node, ctx: Ctx): void {
+  const own = PAYLOAD[attr.type];
+  if (!own && attr.type !== AttrType.UNDEFINED) return; // unknown type: kept whole, as read
+  const bad = (message: string) => ftmError('E_MODEL_INVALID', `attribute "${attr.name}" ${message}`, `${ctx.where}: node ${node.label}`);
+  const stray = Object.values(PAYLOAD).find((p) => p !== own && holds(a, p));
+  if (stray) throw bad(`${own ? `is declared ${own.kind}` : 'has no type'} but holds a ${stray.kind} value`);
+  if (own && NEEDS_VALUE.has(attr.type) && !holds(a, own) && !has(a, 'refAttrName')) {
+    throw bad(`is declared ${own.kind} but holds no value (field ${String(own.field)} is absent)`);
+  }
+}
+
 function inferAttrType(a: OnnxTypes.IAttributeProto): number {
-  if (has(a, 'f')) return AttrType.FLOAT;
-  if (has(a, 'i')) return AttrType.INT;
-  if (has(a, 's')) return AttrType.STRING;
-  if (has(a, 't')) return AttrType.TENSOR;
-  if (has(a, 'g')) return AttrType.GRAPH;
-  if (a.floats?.length) return AttrType.FLOATS;
-  if (a.ints?.length) return AttrType.INTS;
-  if (a.strings?.length) return AttrType.STRINGS;
-  if (a.tensors?.length) return AttrType.TENSORS;
-  if (a.graphs?.length) return AttrType.GRAPHS;
-  return AttrType.UNDEFINED;
+  const found = Object.entries(PAYLOAD).find(([, p]) => holds(a, p));
+  return found ? Number(found[0]) : AttrType.UNDEFINED;
 }
 
 export function decodeTensor(t: OnnxTypes.ITensorProto, ctx: Ctx): Tensor {

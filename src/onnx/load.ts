@@ -3,6 +3,7 @@ import { dirname, isAbsolute, join, normalize, resolve, sep } from 'node:path';
 import protobuf from 'protobufjs';
 import { ftmError } from '../errors.js';
 import type { Model } from '../ir/model.js';
+import { checkConvWeights } from './conv-weights.js';
 import { decodeModel } from './decode.js';
 import { fromLong, onnx, type OnnxTypes } from './proto.js';
 import { dtypeInfo } from '../ir/dtype.js';
@@ -23,7 +24,8 @@ export function loadModel(source: string | Uint8Array, options: LoadOptions = {}
   const baseDir = options.baseDir ?? (file ? dirname(resolve(file)) : undefined);
   const external = new ExternalFiles(baseDir, where);
   try {
-    const model = decodeModel(proto, (t) => external.read(t));
+    const model = decodeModel(proto, (t) => external.read(t), where);
+    checkConvWeights(model.graph, where);
     if (file) model.path = resolve(file);
     return model;
   } finally {
@@ -43,7 +45,13 @@ function decodeProto(bytes: Uint8Array, where: string): OnnxTypes.ModelProto {
     if (!has('irVersion') && proto.opsetImport.length === 0) {
       throw ftmError('E_MODEL_NOT_ONNX', 'expected an ONNX model, found a protobuf message with no ONNX model fields (ir_version, opset_import, graph)', where);
     }
-    throw ftmError('E_MODEL_NO_GRAPH', 'the ONNX model has no graph', where);
+    // Writers put fields in number order, the graph (7) before opset_import (8) and everything after it: a file
+    // that stops before any of those stopped where the graph should have begun.
+    const after = proto.opsetImport.length + proto.metadataProps.length + proto.trainingInfo.length + proto.functions.length;
+    if (after === 0) {
+      throw ftmError('E_MODEL_TRUNCATED', `the model file is truncated: it ends (after ${bytes.length} bytes) where the graph should begin, and has no opset_import either`, where);
+    }
+    throw ftmError('E_MODEL_NO_GRAPH', 'the ONNX model has no graph (fields written after the graph are there, so the file is not cut short)', where);
   }
   return proto;
 }
@@ -54,17 +62,21 @@ const MODEL_FIELDS: Record<number, number> = { 1: 0, 2: 2, 3: 2, 4: 2, 5: 0, 6: 
 function classifyUndecodable(bytes: Uint8Array, where: string, cause: Error): Error {
   const reader = protobuf.Reader.create(bytes);
   let fields = 0;
+  let inField = false;
   try {
     while (reader.pos < reader.len) {
+      inField = false;
       const tag = reader.uint32();
       if (MODEL_FIELDS[tag >>> 3] !== (tag & 7)) {
         return ftmError('E_MODEL_NOT_ONNX', `expected an ONNX model (protobuf ModelProto), found bytes that do not parse as one (field ${tag >>> 3}, wire type ${tag & 7} at byte ${reader.pos})`, where);
       }
+      inField = true;
       reader.skipType(tag & 7);
       fields++;
     }
   } catch {
-    if (fields > 0) {
+    // Every field so far was a ModelProto field and the bytes ran out inside one.
+    if (fields > 0 || inField) {
       return ftmError('E_MODEL_TRUNCATED', `the model file is truncated: it ends inside a field (${bytes.length} bytes read)`, where);
     }
   }
