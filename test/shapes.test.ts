@@ -1,10 +1,17 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { observeShapes } from '../src/analysis/observe-shapes.js';
 import { inferShapes } from '../src/analysis/shapes.js';
 import { buildTrainingGraph } from '../src/grad/training-graph.js';
-import { Tensor, type AttrInit, type Model, type Value } from '../src/index.js';
+import { toposort } from '../src/graph/toposort.js';
+import { loadModel, Tensor, type AttrInit, type Model, type Value } from '../src/index.js';
 import { modelWithInput, randomFloats, randomWeight } from './helpers/build.js';
 import { checkGradients } from './helpers/grad-check.js';
+import { runOnce } from './helpers/ort.js';
+import { pythonTorchMissing, runOracle } from './helpers/python.js';
+import { relMaxError } from './helpers/reference.js';
 
 /**
  * A ShuffleNetV2 unit as torch.onnx exports it, with symbolic batch, height and width: the channel shuffle reshapes to
@@ -92,4 +99,32 @@ describe('shapes observed on onnxruntime where static propagation gives up', () 
     // Conv has no double kernel on onnxruntime: float32 differences (see test/grad-rules.test.ts for the tolerance).
     expect(r.worst).toBeLessThan(2e-2);
   });
+});
+
+describe('a real ShuffleNetV2 export (torch.onnx, opset 13, symbolic batch, height and width)', () => {
+  const missing = pythonTorchMissing();
+
+  it.skipIf(!!missing)('trains through its channel shuffles: the gradient matches torch autograd', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'ftm-shapes-')), 'shufflenet.onnx');
+    const ref = runOracle('shufflenet_grad.py', [file, '32']) as { x: number[]; dims: number[]; teacher: number[]; grad: number[]; deltaDims: number[] };
+    // The oracle's `delta`: a trainable added to the max pool's output, ahead of every block.
+    const model = loadModel(file);
+    const g = model.graph;
+    const pooled = g.nodes.find((n) => n.opType === 'MaxPool')!.outputs[0]!;
+    const shifted = g.addNode({ op: 'Add', inputs: [pooled, g.addInitializer('delta', Tensor.float32(ref.deltaDims, new Float32Array(ref.grad.length)))] }).outputs[0]!;
+    for (const use of [...pooled.uses]) if (use.node !== shifted.producer) use.node.setInput(use.index, shifted);
+    toposort(g);
+    const options = { trainable: ['delta'], loss: { kind: 'mse' as const } };
+
+    // What the main job met: static propagation stops at the first shuffle, and nothing can train.
+    expect(buildTrainingGraph(model, options).frozen[0].reason).toMatch(/the rank of (its input|an operand) is unknown/);
+
+    const x = { data: Float32Array.from(ref.x), dims: ref.dims };
+    const shapes = await observeShapes(model, 'input', x, { threads: 2 });
+    const training = buildTrainingGraph(model, { ...options, shapes });
+    expect(training.trainable).toEqual(['delta']);
+    const out = await runOnce(training.model, { input: x, teacher: { data: Float32Array.from(ref.teacher), dims: [ref.dims[0], 1000] }, delta: { data: new Float32Array(ref.grad.length), dims: ref.deltaDims } });
+    // float32 on both sides, summed in different orders through 50 layers; a wrong rule or shape is off by O(1).
+    expect(relMaxError(out['grad:delta'], ref.grad)).toBeLessThan(1e-4);
+  }, 120_000);
 });

@@ -36,3 +36,19 @@ export function requireDebianPath(path: string, pkg: string, exists: boolean): s
   console.warn(`SKIPPING: ${reason}`);
   return reason;
 }
+
+let torchProbe: string | undefined | null = null;
+
+/**
+ * Why /usr/bin/python3 cannot import torch and torchvision (Debian python3-torch, python3-torchvision), or
+ * undefined. Missing, it is a printed skip locally and a failure with CI=true. Probed on the first call only (an
+ * import of torch takes seconds, and most test files never ask).
+ */
+export function pythonTorchMissing(): string | undefined {
+  if (torchProbe !== null) return torchProbe;
+  const r = spawnSync(PYTHON, ['-c', 'import torch, torchvision'], { encoding: 'utf8' });
+  torchProbe = r.status === 0 ? undefined : `${PYTHON} with torch and torchvision (Debian python3-torch, python3-torchvision) is not available`;
+  if (torchProbe && process.env.CI === 'true') throw new Error(`CI=true but ${torchProbe}: .ci/run must install them`);
+  if (torchProbe) console.warn(`SKIPPING torch tests: ${torchProbe}`);
+  return torchProbe;
+}
