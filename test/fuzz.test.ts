@@ -8,8 +8,9 @@ import { requireDebianPath } from './helpers/python.js';
 
 /**
  * Seeded mutants of real models (byte flips, cuts, protobuf fields removed, repeated, set or swapped at any depth),
- * each loaded, inspected and encoded: the tool must answer with a typed error or succeed, never crash or hang.
- * FUZZ_CASES (mutants per corpus model, twice that of the fixture; default 60) and FUZZ_SEED explore further locally.
+ * each loaded, inspected, encoded and taken through intake: the tool must answer with a typed error or succeed, never
+ * crash or hang.
+ * FUZZ_CASES (mutants per corpus model, twice that of the fixture; default 50) and FUZZ_SEED explore further locally.
  */
 const FIXTURE = 'fixtures/resnet20/model.onnx';
 const CORPUS = '/usr/share/libonnx-testdata';
@@ -24,7 +25,7 @@ const CORPUS_MODELS = [
   'node/test_scan9_sum',
 ].map((m) => join(CORPUS, 'data', m, 'model.onnx'));
 
-const PER_FILE = Number(process.env.FUZZ_CASES ?? 60);
+const PER_FILE = Number(process.env.FUZZ_CASES ?? 50);
 const BASE_SEED = Number(process.env.FUZZ_SEED ?? 0);
 /** Far above any case's time (milliseconds): it only tells a hang from a slow case. */
 const HANG_MS = 20_000;

@@ -1,9 +1,11 @@
 /**
  * Runs in a child process for test/fuzz.test.ts, so a mutant that hangs the decoder can be killed: for each case it
- * builds the mutant, loads, inspects and encodes it, and reports what happened.
+ * builds the mutant, loads, inspects and encodes it, inspects it again after intake (as `inspect` does), and reports
+ * what happened.
  */
 import { readFileSync } from 'node:fs';
 import { encodeModel, FtmError, inspectModel, loadModel } from '../../src/index.js';
+import { intakeModel } from '../../src/intake/intake.js';
 import { Mutator, type Mutation } from './mutate.js';
 
 export interface FuzzCase {
@@ -25,6 +27,7 @@ function run(c: FuzzCase): FuzzOutcome {
     const model = loadModel(bytes);
     inspectModel(model);
     encodeModel(model);
+    inspectModel(intakeModel(model).model);
     return 'ok';
   } catch (e) {
     return e instanceof FtmError ? e.code : `crash: ${(e as Error)?.stack ?? String(e)}`;
