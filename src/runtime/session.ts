@@ -1,8 +1,13 @@
 import { availableParallelism } from 'node:os';
+import './ort-telemetry.js';
 import * as ort from 'onnxruntime-node';
 import { ftmError } from '../errors.js';
 import type { Model } from '../ir/model.js';
 import { encodeModel } from '../onnx/save.js';
+
+// onnxruntime's process-wide logger (read when the first session starts) prints warnings and errors in colour on
+// stderr; every failure reaches the user as an FtmError instead.
+ort.env.logLevel = 'fatal';
 
 /** A tensor going into or coming out of a run: data in row-major order and its dims. */
 export interface TensorValue {
@@ -50,7 +55,8 @@ export class Runner {
         interOpNumThreads: 1,
         executionMode: 'sequential',
         graphOptimizationLevel: 'all',
-        logSeverityLevel: 3,
+        // Fatal only: a failure reaches the user once, as our error; onnxruntime's own coloured line would come first.
+        logSeverityLevel: 4,
         ...(options.spin === false ? { extra: { session: { intra_op: { allow_spinning: '0' } } } } : {}),
       });
       return new Runner(session, label);
