@@ -9,7 +9,7 @@ const WORDS: Record<keyof IntakeChanges, string> = {
   mulAddFolded: 'per-channel Mul/Add folded into convs',
   padsFolded: 'zero Pads folded into convs',
   halfCastsFolded: 'float16 weight Casts folded',
-  opsConverted: 'Clip/Slice nodes converted',
+  opsConverted: 'Clip/Pad/Slice nodes converted to opset 11',
 };
 
 /** One line saying what intake changed ("intake: nothing to change" when the model was already canonical). */

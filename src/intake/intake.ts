@@ -26,7 +26,7 @@ export interface IntakeChanges {
   padsFolded: number;
   /** Casts of float16 constants to float32 replaced by the float32 constant. */
   halfCastsFolded: number;
-  /** Clip and Slice nodes rewritten to their opset-11 form when the opset was raised. */
+  /** Clip, Pad and Slice nodes rewritten to their opset-11 form when the opset was raised. */
   opsConverted: number;
 }
 
@@ -72,11 +72,15 @@ export function intakeModel(model: Model): { model: Model; changes: IntakeChange
     const fired = result.records.filter((r) => r.status === 'fired');
     if (!fired.length) break;
     current = result.model;
+    // A fold replaces a conv by one new conv, which may be folded again in the same round: the last one takes the
+    // original layer's name, which users pass to --layers.
+    const original = new Map<string, string>();
     for (const r of fired) {
       changes[RULE_COUNTS[r.rule]]++;
-      // A fold replaces a conv by one new conv: it keeps the layer's name, which users pass to --layers.
-      if (named.has(r.node) && r.newNodes?.length === 1) renameNode(current, r.newNodes[0], r.node);
+      const name = original.get(r.node) ?? r.node;
+      if (named.has(name) && r.newNodes?.length === 1) original.set(r.newNodes[0], name);
     }
+    for (const [from, to] of original) renameNode(current, from, to);
   }
   changes.privateCopies += privateCopies(current.graph);
   assertValid(current.graph, 'the model after intake');

@@ -34,6 +34,14 @@ const CONVERT: Record<string, (node: Node, graph: Graph) => void> = {
     node.setInput(1, min);
     node.setInput(2, max);
   },
+  // Pad-2 → Pad-11: pads and the constant value become inputs.
+  Pad: (node, graph) => {
+    const pads = node.getInts('pads') ?? [];
+    const value = node.attr('value');
+    node.attributes = node.attributes.filter((a) => a.name !== 'pads' && a.name !== 'value');
+    node.setInput(1, graph.addInitializer(`${node.name ?? 'pad'}/pads`, Tensor.int64([pads.length], pads)));
+    if (value) node.setInput(2, graph.addInitializer(`${node.name ?? 'pad'}/value`, Tensor.float32([], [value.value as number])));
+  },
   // Slice-1 → Slice-10: starts, ends and axes become int64 inputs.
   Slice: (node, graph) => {
     const ints = (name: string) => {
@@ -49,7 +57,7 @@ const CONVERT: Record<string, (node: Node, graph: Graph) => void> = {
 };
 
 /**
- * Raises the default-domain opset of a model below INTAKE_OPSET to it, converting Clip and Slice to their newer form,
+ * Raises the default-domain opset of a model below INTAKE_OPSET to it, converting Clip, Pad and Slice to their newer form,
  * when every operator of the model (subgraphs included) keeps its meaning; otherwise leaves the model as it is (the
  * rules that need the newer opset then say so). paddle2onnx writes opset 9. Returns the nodes converted, or undefined
  * when the opset was not raised.
@@ -69,9 +77,9 @@ export function raiseOpset(model: Model): number | undefined {
   return converted;
 }
 
-/** Clip's new bounds are float32 scalars: a Clip of another declared type keeps the old opset. */
+/** Clip's bounds and Pad's value become float32 scalars: a node of another declared type keeps the old opset. */
 function convertible(node: Node): boolean {
-  if (node.opType !== 'Clip') return true;
+  if (node.opType !== 'Clip' && node.opType !== 'Pad') return true;
   const t = node.inputs[0]?.elemType;
   return t === undefined || t === DataType.FLOAT;
 }
