@@ -1,8 +1,11 @@
 import { availableParallelism } from 'node:os';
 import type { Argv, CommandModule } from 'yargs';
+import { profilePage } from '../html/profile-page.js';
 import { formatIntake } from '../intake/format.js';
 import { intakeModel } from '../intake/intake.js';
 import { loadModel } from '../onnx/load.js';
+import { assertWritable } from '../onnx/save.js';
+import { selectLayers } from '../profile/layers.js';
 import { formatProfile } from '../profile/format.js';
 import { profileModel } from '../profile/profile.js';
 import { writeTextAtomic } from '../report/write-text.js';
@@ -19,7 +22,11 @@ interface ProfileArgs extends CalibArgs {
   threshold: number;
   includeFirst: boolean;
   centered: boolean;
+  /** A file, or '' (the flag without a value): stdout. */
   json?: string;
+  html?: string;
+  htmlLayer?: string;
+  quiet: boolean;
 }
 
 export const profileCommand: CommandModule<object, ProfileArgs> = {
@@ -34,11 +41,16 @@ export const profileCommand: CommandModule<object, ProfileArgs> = {
       .option('threshold', { type: 'number', default: 30, describe: 'PSNR (dB) a best partner must reach to count in the share column' })
       .option('include-first', { type: 'boolean', default: false, describe: 'Let the first convolutions qualify for FTM' })
       .option('centered', { type: 'boolean', default: true, describe: 'Compare mean-centered maps (affine copies); --no-centered: plain scaled copies' })
-      .option('json', { type: 'string', describe: 'Also write the full report (PSNR matrices, pairing) as JSON to this file' }) as unknown as Argv<ProfileArgs>,
+      .option('json', { type: 'string', describe: 'Also write the full report (PSNR matrices, pairing) as JSON to this file; without a file: print it on stdout instead of the table' })
+      .option('html', { type: 'string', describe: 'Write the report as one self-contained HTML page (redundancy chart, similarity map)' })
+      .option('html-layer', { type: 'string', describe: 'The layer whose similarity map the page shows (default: the most redundant qualifying layer)' })
+      .option('quiet', { type: 'boolean', default: false, describe: 'No progress lines on stderr' }) as unknown as Argv<ProfileArgs>,
   handler: async (args) => {
     const { model, report: intake } = intakeModel(loadModel(args.model));
+    for (const file of [args.json, args.html]) if (file) assertWritable(model, file);
+    if (args.htmlLayer !== undefined) selectLayers(model, [args.htmlLayer]);
     const calib = await calibrationFromArgs(args, model);
-    const progress = progressReporter('profile', 'samples');
+    const progress = args.quiet ? undefined : progressReporter('profile', 'samples');
     let report;
     try {
       report = await profileModel(model, calib, {
@@ -49,12 +61,13 @@ export const profileCommand: CommandModule<object, ProfileArgs> = {
         threshold: args.threshold,
         includeFirst: args.includeFirst,
         centered: args.centered,
-        onProgress: (p) => progress.update(p.samples, p.total),
+        onProgress: (p) => progress?.update(p.samples, p.total),
       });
     } finally {
-      progress.stop();
+      progress?.stop();
     }
     if (args.json) writeTextAtomic(args.json, `${JSON.stringify(report)}\n`);
-    process.stdout.write(`${formatProfile(report)}\n${formatIntake(intake)}\n`);
+    if (args.html) writeTextAtomic(args.html, profilePage(report, args.htmlLayer));
+    process.stdout.write(args.json === '' ? `${JSON.stringify(report)}\n` : `${formatProfile(report)}\n${formatIntake(intake)}\n`);
   },
 };
