@@ -134,7 +134,7 @@ export function distillBenchRow(r: DistillBenchResult, budget: string): string[]
     pct(r.distilled),
     `${((r.distilled - r.closedForm) * 100).toFixed(2)}`,
     `${((r.teacher - r.distilled) * 100).toFixed(2)}`,
-    `${agreement(d.heldOutBefore.top1Agreement)}→${agreement(d.heldOutAfter.top1Agreement)}`,
+    `${agreement(d.validationBefore.top1Agreement)}→${agreement(d.validationAfter.top1Agreement)}`,
   ];
 }
 

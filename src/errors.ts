@@ -40,6 +40,8 @@ export const ERROR_CODES = {
   E_TARGET_UNREACHABLE: 71,
   // Quality gates (--max-output-error, --min-agreement)
   E_GATE_FAILED: 80,
+  // A gate asked for with fewer held-out samples than it takes to judge by (MIN_RELIABLE_SAMPLES)
+  E_GATE_TOO_FEW_SAMPLES: 81,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -6,7 +6,9 @@ import { Augmenter, type SampleDraw } from '../src/distill/augment.js';
 import { BatchCycler } from '../src/distill/data.js';
 import { featurePairs } from '../src/distill/features.js';
 import { HeldOutEvaluator, inferenceWithParamInputs, softKl } from '../src/distill/held-out.js';
-import { cosineLr, stepProgress } from '../src/distill/schedule.js';
+import { DivergenceWatch } from '../src/distill/divergence.js';
+import { tensorLrScales } from '../src/distill/lr-scale.js';
+import { cosineLr, stepProgress, warmupShare } from '../src/distill/schedule.js';
 import { newParameterNames, trainableNames } from '../src/distill/trainable.js';
 import { applyRules, DataType, Runner, type Model } from '../src/index.js';
 import { modelWithInput, randomFloats, randomWeight } from './helpers/build.js';
@@ -88,6 +90,45 @@ describe('cosine schedule with linear warm-up', () => {
     expect(cosineLr(0.5, { base: 1, warmup: 0 })).toBeCloseTo(0.5, 12);
     expect(stepProgress(0, 10)).toBe(0.05);
     expect(stepProgress(9, 10)).toBe(0.95);
+  });
+
+  it('warms up over 5% of a long budget, at least 25 steps of a short one, at most 30% of a very short one', () => {
+    expect(warmupShare(1000)).toBe(0.05);
+    expect(warmupShare(100) * 100).toBeCloseTo(25, 12);
+    expect(warmupShare(20)).toBe(0.3);
+    expect(warmupShare(undefined)).toBe(0.05);
+  });
+});
+
+describe('stable training', () => {
+  it('scales each tensor\'s learning rate by its RMS; a tensor far below the others gets the median', () => {
+    const scales = tensorLrScales(new Map([
+      ['big', Float32Array.of(3, -3, 3, -3)],
+      ['small', Float32Array.of(0.1, -0.1)],
+      ['mid', Float32Array.of(1, 1, -1)],
+      ['zero', new Float32Array(5)],
+      ['tiny', Float32Array.of(1e-3)],
+    ]));
+    expect(Object.fromEntries(scales)).toEqual({ big: 3, small: expect.closeTo(0.1, 6), mid: 1, zero: 1, tiny: 1 });
+    // Adam applies them: one step moves each element by about lr × its tensor's factor.
+    const params = new Map([['a', Float32Array.of(1, 1)], ['b', Float32Array.of(1, 1)]]);
+    new Adam(params, { lrScales: new Map([['a', 10], ['b', 0.1]]) }).step({ a: [1, -1], b: [1, -1] }, 0.01);
+    expect(Array.from(params.get('a')!).map((v) => v - 1)).toEqual([expect.closeTo(-0.1, 6), expect.closeTo(0.1, 6)]);
+    expect(Array.from(params.get('b')!).map((v) => v - 1)).toEqual([expect.closeTo(-0.001, 6), expect.closeTo(0.001, 6)]);
+  });
+
+  it('sees divergence in a loss that is not finite, or stays far above the start for a stretch, not in a spike', () => {
+    const watch = () => new DivergenceWatch({ factor: 4, patience: 3 });
+    const feed = (w: DivergenceWatch, losses: number[]) => losses.map((l) => w.observe(l)).findIndex((r) => r !== undefined);
+    expect(feed(watch(), [1, 10, 1, 10, 10, 1, 3.9, 3.9, 3.9, 3.9])).toBe(-1);
+    // The start is the first loss, not the first few: a rate far too large sends the second one up already.
+    expect(feed(watch(), [1, 1e6, 1e7, 1e8])).toBe(3);
+    const w = watch();
+    expect(feed(w, [2, 9, 9])).toBe(-1);
+    expect(w.startLoss).toBe(2);
+    expect(w.observe(9)).toBe('the loss stayed above 4× the starting loss 2.000 for 3 steps (last 9.000)');
+    expect(watch().observe(NaN)).toBe('the loss became NaN');
+    expect(feed(watch(), [2, 2, Infinity])).toBe(2);
   });
 });
 
@@ -271,8 +312,7 @@ describe('held-out evaluation', () => {
       const x = { data: randomFloats(20 * 128, 5), dims: [20, 2, 8, 8] };
       const t = (await runOnce(teacher, { x })).logits, s = (await runOnce(student, { x })).logits;
       let agree = 0, kl = 0, err = 0;
-      const mean = [0, 1, 2].map((k) => t.filter((_, i) => i % 3 === k).reduce((a, v) => a + v, 0) / 20);
-      let centered = 0;
+      let energy = 0;
       for (let n = 0; n < 20; n++) {
         const row = (a: Float32Array) => Array.from(a.subarray(3 * n, 3 * n + 3));
         const am = (r: number[]) => r.indexOf(Math.max(...r));
@@ -282,12 +322,12 @@ describe('held-out evaluation', () => {
         kl += 16 * p.reduce((a, v, k) => a + (v / zp) * Math.log(v / zp / (q[k] / zq)), 0);
         row(t).forEach((v, k) => {
           err += (v - row(s)[k]) ** 2;
-          centered += (v - mean[k]) ** 2;
+          energy += v * v;
         });
       }
       expect(score.top1Agreement).toBe(agree / 20);
       expect(score.loss).toBeCloseTo(kl / 20, 5);
-      expect(score.relativeError).toBeCloseTo(err / centered, 5);
+      expect(score.relativeError).toBeCloseTo(Math.sqrt(err / energy), 5);
       expect(softKl([1, 2, 3], [1, 2, 3], 0, 3, 4)).toBeCloseTo(0, 12);
     } finally {
       await Promise.all([evaluator.release(), runner.release()]);
@@ -305,13 +345,13 @@ describe('distill: end to end on onnxruntime', () => {
     expect(report.steps).toBe(250);
     expect(report.frozen).toEqual([]);
     expect(report.trainable.sort()).toEqual(['c1.bias', 'c1.weight', 'c2.bias', 'c2.weight', 'fc.bias', 'fc.weight']);
-    expect(report.heldOutAfter.loss).toBeLessThan(0.1 * report.heldOutBefore.loss);
+    expect(report.validationAfter.loss).toBeLessThan(0.1 * report.validationBefore.loss);
     expect(report.lossCurve.at(-1)!.loss).toBeLessThan(0.1 * report.initialLoss);
     // The kept parameters are the student's: its own forward pass scores what the report says.
     const x = { data: randomFloats(32 * 128, 22), dims: [32, 2, 8, 8] };
     const [t, s] = [(await runOnce(teacher, { x })).logits, (await runOnce(student, { x })).logits];
     const mse = t.reduce((a, v, i) => a + (v - s[i]) ** 2, 0) / t.length;
-    expect(mse).toBeCloseTo(report.heldOutAfter.loss, 5);
+    expect(mse).toBeCloseTo(report.validationAfter.loss, 5);
     // Still an inference model: the same nodes, inputs and outputs, no gradient or teacher left behind.
     expect(student.graph.nodes.map((n) => `${n.opType}:${n.name ?? ''}`)).toEqual(nodesBefore);
     expect(student.graph.inputs.map((v) => v.name)).toEqual(['x']);
@@ -331,15 +371,28 @@ describe('distill: end to end on onnxruntime', () => {
     expect(a.report.loss).toEqual({ kind: 'kl', temperature: 4 }); // [N, 3] logits: KL by default
     expect(a.report.keep).toBe('last');
     expect(a.report.keptStep).toBe(30);
-    // A rate so large that every step makes things worse: early stopping keeps the starting weights, 'last' does not.
+    // A rate so large that the loss runs away: training stops, and the starting weights are kept, with either choice.
     const start = Array.from(smallConvNet(2).graph.lookup('c2.weight')!.initializer!.toFloat32());
-    const wild = await run(1e3, 'best');
-    expect(wild.report.keptStep).toBe(0);
-    expect(wild.report.heldOutAfter).toEqual(wild.report.heldOutBefore);
-    expect(wild.w).toEqual(start);
-    const last = await run(1e3);
-    expect(last.w).not.toEqual(start);
-    expect(last.report.heldOutAfter.loss).toBeGreaterThan(last.report.heldOutBefore.loss);
+    for (const keep of ['best', undefined] as const) {
+      const wild = await run(1e3, keep);
+      expect(wild.report.diverged).toBe(true);
+      expect(wild.report.keptStep).toBe(0);
+      expect(wild.report.validationAfter).toEqual(wild.report.validationBefore);
+      expect(wild.w).toEqual(start);
+    }
+  });
+
+  it('stops a run whose loss runs away, reports why, and rolls back to the best parameters evaluated', async () => {
+    const student = smallConvNet(2);
+    const start = Array.from(student.graph.lookup('c2.weight')!.initializer!.toFloat32());
+    const report = await distill(smallConvNet(1), student, [], train, heldOut, { steps: 100, lr: 1e6, batchSize: 32, train: 'all', threads: 1, seed: 4, evalEvery: 50 });
+    expect(report.diverged).toBe(true);
+    expect(report.divergence!.reason).toMatch(/^the loss (became (NaN|Infinity)|stayed above 4× the starting loss [\d.e+]+ for 5 steps \(last)/);
+    expect(report.steps).toBe(report.divergence!.step);
+    expect(report.steps).toBeLessThan(50);
+    expect(report.keptStep).toBe(0);
+    expect(report.validationAfter).toEqual(report.validationBefore);
+    expect(Array.from(student.graph.lookup('c2.weight')!.initializer!.toFloat32())).toEqual(start);
   });
 
   it('fine-tunes a data-free FTM rewrite: the new weights train, the rest of the model does not move', async () => {
@@ -348,7 +401,7 @@ describe('distill: end to end on onnxruntime', () => {
     const c1 = Array.from(student.graph.lookup('c1.weight')!.initializer!.toFloat32());
     const report = await distill(teacher, student, records, train, heldOut, { steps: 150, lr: 1e-2, batchSize: 32, threads: 1, evalEvery: 50 });
     expect(report.trainable).toEqual(trainableNames(student, records, 'rewritten'));
-    expect(report.heldOutAfter.loss).toBeLessThan(0.5 * report.heldOutBefore.loss);
+    expect(report.validationAfter.loss).toBeLessThan(0.5 * report.validationBefore.loss);
     expect(Array.from(student.graph.lookup('c1.weight')!.initializer!.toFloat32())).toEqual(c1);
   });
 
@@ -358,7 +411,7 @@ describe('distill: end to end on onnxruntime', () => {
     const report = await distill(teacher, student, records, train, heldOut, { steps: 100, lr: 1e-2, batchSize: 32, threads: 1, featureWeight: 1, evalEvery: 50 });
     expect(report.features).toEqual(featurePairs(teacher, student, records));
     expect(report.features).toHaveLength(1);
-    expect(report.heldOutAfter.loss).toBeLessThan(0.5 * report.heldOutBefore.loss);
+    expect(report.validationAfter.loss).toBeLessThan(0.5 * report.validationBefore.loss);
   });
 
   it('rejects bad options before any work, naming the option', async () => {
@@ -366,7 +419,7 @@ describe('distill: end to end on onnxruntime', () => {
     await expect(go({ steps: 0 })).rejects.toThrow(/distillation steps must be a positive integer, found 0/);
     await expect(go({ seconds: -1 })).rejects.toThrow(/distillation time must be positive seconds, found -1/);
     await expect(go({ lr: 0 })).rejects.toThrow(/learning rate must be positive, found 0/);
-    await expect(go({ train: [] })).rejects.toThrow(/no rewritten layer has parameters to train/);
+    await expect(go({ train: [] })).rejects.toMatchObject({ code: 'E_UNSUPPORTED', message: expect.stringMatching(/no rewritten layer has parameters to train/) });
     await expect(go({ train: 'all', output: 'nope' })).rejects.toThrow(/expected the teacher and the student to have an output "nope"/);
   });
 });

@@ -3,7 +3,9 @@ import type { Argv, CommandModule } from 'yargs';
 import { builtinRules } from '../../rewrites/index.js';
 import { compressModel, type CompressReport, type Stage } from '../compress/compress.js';
 import { DEFAULT_DISTILL_LR, DEFAULT_DISTILL_STEPS } from '../distill/distill.js';
+import { MIN_RELIABLE_SAMPLES } from '../compress/agreement.js';
 import { formatCompressReport } from '../compress/format.js';
+import { setAsideCount } from '../compress/split.js';
 import { ftmError } from '../errors.js';
 import { loadModel } from '../onnx/load.js';
 import { assertWritable, saveModel } from '../onnx/save.js';
@@ -79,6 +81,7 @@ export const compressCommand: CommandModule<object, CompressArgs> = {
     assertWritable(model, output, args.force);
     if (args.report) assertWritable(model, args.report, false);
     const calib = await calibrationFromArgs(args, model);
+    checkGateSamples(args, calib.count);
     const bars = new Map<Stage, Progress>();
     const { model: compressed, report } = await compressModel(model, calib, {
       targetRatio: args.targetRatio,
@@ -100,6 +103,7 @@ export const compressCommand: CommandModule<object, CompressArgs> = {
         featureWeight: args.featureWeight,
         keep: args.distillKeep as 'last' | 'best',
       },
+      onWarning: (message) => process.stderr.write(`ftm-compress: warning: ${message}\n`),
       onProgress: (stage, fraction, detail) => {
         const bar = bars.get(stage) ?? progressReporter(stage, '%');
         bars.set(stage, bar);
@@ -117,6 +121,23 @@ export const compressCommand: CommandModule<object, CompressArgs> = {
 
 /** JSON has no Infinity: an exact output (PSNR +∞) is written as null. */
 const jsonNumbers = (_: string, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v);
+
+/**
+ * A gate judges the model on the held-out samples: with fewer than MIN_RELIABLE_SAMPLES of them it would pass or fail
+ * on noise (one sample reads as 0% or 100% agreement), so it refuses before any work. The count follows from the
+ * calibration count and --holdout alone.
+ */
+function checkGateSamples(args: CompressArgs, calibCount: number): void {
+  const gates = [args.maxOutputError !== undefined && '--max-output-error', args.minAgreement !== undefined && '--min-agreement'].filter(Boolean);
+  const heldOut = setAsideCount(calibCount, args.holdout);
+  if (!gates.length || heldOut >= MIN_RELIABLE_SAMPLES) return;
+  const needed = Math.ceil((MIN_RELIABLE_SAMPLES - 0.5) / args.holdout);
+  throw ftmError(
+    'E_GATE_TOO_FEW_SAMPLES',
+    `${gates.join(' and ')} ${gates.length > 1 ? 'need' : 'needs'} at least ${MIN_RELIABLE_SAMPLES} held-out samples to judge by; ${calibCount} calibration samples with --holdout ${args.holdout} hold out ${heldOut} ` +
+      `(give at least ${needed} samples, or a larger --holdout)`,
+  );
+}
 
 function checkGates(report: CompressReport, args: CompressArgs): void {
   const first = report.agreement[0];

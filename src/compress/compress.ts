@@ -1,6 +1,8 @@
 import { availableParallelism } from 'node:os';
 import type { CalibrationSet } from '../calib/types.js';
 import { checkDistillOptions, distill, type DistillOptions, type DistillReport } from '../distill/distill.js';
+import { trainableNames } from '../distill/trainable.js';
+import { isFtmError } from '../errors.js';
 import { fitSequential } from '../fit/sequential.js';
 import { intakeModel, type IntakeReport } from '../intake/intake.js';
 import type { Model } from '../ir/model.js';
@@ -9,7 +11,8 @@ import { profileModel } from '../profile/profile.js';
 import { statsFromProfile } from '../profile/to-stats.js';
 import { applyRules, type RewriteRecord } from '../rewrite/driver.js';
 import type { AnyRule } from '../rewrite/rule.js';
-import { measureAgreement, type OutputAgreement } from './agreement.js';
+import { measureAgreement, MIN_RELIABLE_SAMPLES, type OutputAgreement } from './agreement.js';
+import { chooseStudent, snapshotInitializers, type StudentChoice } from './choose.js';
 import { refitClassifier, type ClassifierRefit } from './refit-classifier.js';
 import { splitCalibration } from './split.js';
 
@@ -28,12 +31,15 @@ export interface CompressOptions {
   threads?: number;
   batchSize?: number;
   /**
-   * End-to-end distillation after the closed-form fits (src/distill), on the fitting samples; the held-out samples
-   * only monitor it. false turns it off. Default: on, with the defaults of DistillOptions.
+   * End-to-end distillation after the closed-form fits (src/distill), on the fitting samples; VALIDATION_SHARE of them
+   * is set aside first, to choose between the closed-form and the distilled student. false turns it off. Default: on,
+   * with the defaults of DistillOptions.
    */
   distill?: false | CompressDistillOptions;
   /** Progress of the long stages: which stage, and how far along it is (0..1). */
   onProgress?: (stage: Stage, fraction: number, detail?: string) => void;
+  /** An optional stage could not run on this model and was skipped (the job goes on): one line saying why. */
+  onWarning?: (message: string) => void;
 }
 
 export type Stage = 'profile' | 'fit' | 'refit' | 'distill' | 'evaluate';
@@ -43,6 +49,18 @@ export type CompressDistillOptions = Omit<DistillOptions, 'threads' | 'seed' | '
 
 /** The fewest fitting samples distillation is worth running on. */
 const MIN_DISTILL_SAMPLES = 16;
+
+/** With distillation on, the share of the non-held-out samples set aside to choose between the two students. */
+export const VALIDATION_SHARE = 0.125;
+
+/** Errors that mean an optional stage cannot run on this model (not a bug, not a misuse): the stage is skipped. */
+const DEGRADES = ['E_UNSUPPORTED', 'E_RUNTIME'] as const;
+
+/**
+ * The distillation, and which student the job kept: the distilled one only if it won on the validation samples. Both
+ * students' agreement on the held-out samples is reported too, to show what the choice did (nothing is chosen by it).
+ */
+export type CompressDistillReport = DistillReport & { kept: StudentChoice; heldOut: { closedForm: OutputAgreement[]; distilled: OutputAgreement[] } };
 
 export interface LayerSummary {
   layer: string;
@@ -62,15 +80,20 @@ export interface CompressReport {
   achievedRatio: number;
   paramsBefore: number;
   paramsAfter: number;
-  /** fit: the closed-form fits and distillation train on these; heldOut: the agreement below is measured on these,
-   * and distillation's progress is monitored on them (nothing is chosen by them). */
-  samples: { fit: number; heldOut: number };
+  /** fit: the closed-form fits and distillation train on these; validation: distillation is monitored and the kept
+   * student chosen on these (0 without distillation); heldOut: the agreement below is measured on these, and nothing
+   * is fitted or chosen on them. */
+  samples: { fit: number; validation: number; heldOut: number };
   layers: LayerSummary[];
-  classifier?: ClassifierRefit;
-  /** The end-to-end distillation, or why it did not run. */
-  distill?: DistillReport | { skipped: string };
+  /** The classifier refit, or why it could not run. */
+  classifier?: ClassifierRefit | { skipped: string };
+  /** The end-to-end distillation and the choice it led to, or why it did not run. */
+  distill?: CompressDistillReport | { skipped: string };
   /** On the held-out samples, never used for fitting. */
   agreement: OutputAgreement[];
+  /** Whether there were at least MIN_RELIABLE_SAMPLES held-out samples: with fewer, the agreement above is too
+   * uncertain to judge by (the CLI's gates refuse to). */
+  agreementReliable: boolean;
   /** What model intake changed before anything else ran (src/intake): the model compressed is the canonical one. */
   intake: IntakeReport;
   seconds: Record<Stage | 'total', number>;
@@ -98,7 +121,7 @@ export async function compressModel(original: Model, calib: CalibrationSet, opti
     return out;
   };
 
-  const { fit: fitSet, heldOut } = splitCalibration(calib, options.holdout ?? 0.125, options.seed ?? 0);
+  const { fit: fitSet, validation, heldOut } = splitCalibration(calib, options.holdout ?? 0.125, options.seed ?? 0, options.distill === false ? 0 : VALIDATION_SHARE);
   const profile = await timed('profile', () =>
     profileModel(model, fitSet, {
       threads,
@@ -125,12 +148,12 @@ export async function compressModel(original: Model, calib: CalibrationSet, opti
         }),
       )
     : undefined;
-  const classifier = chosen.length ? await timed('refit', () => refitClassifier(model, student, fitSet, { threads, batchSize })) : undefined;
+  const classifier = chosen.length ? await timed('refit', () => optionalStage('classifier refit', options, () => refitClassifier(model, student, fitSet, { threads, batchSize }))) : undefined;
   const distilled = !chosen.length || options.distill === false
     ? undefined
     : fitSet.count >= MIN_DISTILL_SAMPLES
-      ? await timed('distill', () => distillStudent(model, student, rewritten.records, fitSet, heldOut, options))
-      : { skipped: `${fitSet.count} fitting samples, fewer than the ${MIN_DISTILL_SAMPLES} distillation needs` };
+      ? await timed('distill', () => optionalStage('distillation', options, () => distillStudent(model, student, rewritten.records, { train: fitSet, validation, heldOut }, options)))
+      : skip('distillation', `${fitSet.count} fitting samples, fewer than the ${MIN_DISTILL_SAMPLES} distillation needs`, options);
   // The rule's clean-ups (FTM: folding channel reorders) run only now: fitting needs each rewrite's own outputs.
   const final = rule.meta.finalize?.length ? applyRules(student, rule.meta.finalize).model : student;
   const agreement = await timed('evaluate', () => measureAgreement(model, final, heldOut, { threads, batchSize }));
@@ -144,27 +167,54 @@ export async function compressModel(original: Model, calib: CalibrationSet, opti
       achievedRatio: plan.paramsAfter / plan.paramsBefore,
       paramsBefore: plan.paramsBefore,
       paramsAfter: rewritten.paramsAfter,
-      samples: { fit: fitSet.count, heldOut: heldOut.count },
+      samples: { fit: fitSet.count, validation: validation.count, heldOut: heldOut.count },
       layers: layerSummaries(plan, profile.layers, fit?.layers ?? []),
       classifier,
       ...(distilled ? { distill: distilled } : {}),
       agreement,
+      agreementReliable: heldOut.count >= MIN_RELIABLE_SAMPLES,
       intake,
       seconds,
     },
   };
 }
 
-/** Distils the fitted student towards the teacher (the new parameters of the rewritten layers, by default). */
-async function distillStudent(teacher: Model, student: Model, records: readonly RewriteRecord[], train: CalibrationSet, heldOut: CalibrationSet, options: CompressOptions): Promise<DistillReport> {
+/**
+ * Distils the fitted student towards the teacher (the new parameters of the rewritten layers, by default), then keeps
+ * the distilled parameters only if they beat the closed-form fit on the validation samples; otherwise the closed-form
+ * ones are written back.
+ */
+async function distillStudent(teacher: Model, student: Model, records: readonly RewriteRecord[], data: { train: CalibrationSet; validation: CalibrationSet; heldOut: CalibrationSet }, options: CompressOptions): Promise<CompressDistillReport> {
   const settings = options.distill || {};
-  return distill(teacher, student, records, train, heldOut, {
+  const restore = snapshotInitializers(student, trainableNames(student, records, settings.train ?? 'rewritten'));
+  const onHeldOut = () => measureAgreement(teacher, student, data.heldOut, { threads: options.threads, batchSize: options.batchSize });
+  const closedForm = await onHeldOut();
+  const report = await distill(teacher, student, records, data.train, data.validation, {
     ...settings,
     batchSize: settings.batchSize ?? options.batchSize,
     seed: options.seed ?? 0,
     threads: options.threads,
-    onProgress: (p) => options.onProgress?.('distill', p.step / p.steps, `loss ${p.loss.toFixed(4)}${p.agreement == null ? '' : `, held-out agreement ${(100 * p.agreement).toFixed(1)}%`}`),
+    onProgress: (p) => options.onProgress?.('distill', p.step / p.steps, `loss ${p.loss.toFixed(4)}${p.agreement == null ? '' : `, validation agreement ${(100 * p.agreement).toFixed(1)}%`}`),
   });
+  const distilled = await onHeldOut();
+  const kept = chooseStudent(report.validationBefore, report.validationAfter);
+  if (kept === 'closed-form') restore();
+  return { ...report, kept, heldOut: { closedForm, distilled } };
+}
+
+/** Runs an optional stage; if it cannot run on this model (DEGRADES), the job goes on without it and says why. */
+async function optionalStage<T>(name: string, options: CompressOptions, run: () => Promise<T>): Promise<T | { skipped: string }> {
+  try {
+    return await run();
+  } catch (e) {
+    if (!DEGRADES.some((code) => isFtmError(e, code))) throw e;
+    return skip(name, `${(e as Error).message} (${(e as { code: string }).code})`, options);
+  }
+}
+
+function skip(name: string, reason: string, options: CompressOptions): { skipped: string } {
+  options.onWarning?.(`${name} skipped: ${reason}`);
+  return { skipped: reason };
 }
 
 function layerSummaries(plan: Plan, profiled: { layer: string; score: number; params: number }[], fitted: { layer: string; errorBefore: number; errorAfter: number }[]): LayerSummary[] {

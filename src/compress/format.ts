@@ -1,5 +1,6 @@
-import { formatIntake } from '../intake/format.js';
 import { formatCount, formatTable } from '../report/table.js';
+import { formatIntake } from '../intake/format.js';
+import { MIN_RELIABLE_SAMPLES } from './agreement.js';
 import type { CompressReport } from './compress.js';
 
 const num = (x: number | null | undefined, digits = 3) => (x === null || x === undefined ? '' : Number.isFinite(x) ? x.toFixed(digits) : '∞');
@@ -21,22 +22,30 @@ export function formatCompressReport(r: CompressReport): string {
       `${formatCount(r.paramsBefore)} → ${formatCount(r.paramsAfter)}, ratio ${r.achievedRatio.toFixed(3)} (target ${r.targetRatio})`,
   );
   lines.push(formatIntake(r.intake));
-  if (r.classifier) {
+  if (r.classifier && 'skipped' in r.classifier) lines.push(`classifier refit skipped: ${r.classifier.skipped}`);
+  else if (r.classifier) {
     lines.push(`classifier ${r.classifier.node}: ${r.classifier.applied ? 'refitted' : 'kept'} (fit-set logit error ${num(r.classifier.errorBefore)} → ${num(r.classifier.errorAfter)})`);
   }
   if (r.distill && 'skipped' in r.distill) lines.push(`distillation skipped: ${r.distill.skipped}`);
   else if (r.distill) {
     const d = r.distill;
     const agreement = (x: number | null) => (x === null ? '' : `, agreement ${(100 * x).toFixed(1)}%`);
+    const stopped = d.divergence ? `; diverged at step ${d.divergence.step} (${d.divergence.reason}), rolled back to step ${d.keptStep}` : d.keptStep === d.steps ? '' : ` (kept step ${d.keptStep})`;
     lines.push(
-      `distillation: ${d.steps} steps on ${formatCount(d.trainableParams)} parameters (${d.trainable.length} tensors${d.frozen.length ? `, ${d.frozen.length} frozen` : ''}); ` +
-        `held-out loss ${num(d.heldOutBefore.loss, 4)}${agreement(d.heldOutBefore.top1Agreement)} → ${num(d.heldOutAfter.loss, 4)}${agreement(d.heldOutAfter.top1Agreement)}` +
-        (d.keptStep === d.steps ? '' : d.keptStep === 0 ? ' (kept the closed-form fit: training did not improve on it)' : ` (kept step ${d.keptStep})`),
+      `distillation: ${d.steps} steps on ${formatCount(d.trainableParams)} parameters (${d.trainable.length} tensors${d.frozen.length ? `, ${d.frozen.length} frozen` : ''})${stopped}; ` +
+        `validation (${r.samples.validation} samples) loss ${num(d.validationBefore.loss, 4)}${agreement(d.validationBefore.top1Agreement)} → ${num(d.validationAfter.loss, 4)}${agreement(d.validationAfter.top1Agreement)}: ` +
+        (d.kept === 'distilled' ? 'kept the distilled student' : 'kept the closed-form fit (distillation did not beat it on the validation samples)'),
     );
+    const [closed, distilled] = [d.heldOut.closedForm[0], d.heldOut.distilled[0]];
+    const held = (a: typeof closed) => (a.top1Agreement === null ? `relative error ${num(a.relativeError, 4)}` : `agreement ${(100 * a.top1Agreement).toFixed(1)}%`);
+    lines.push(`  on the held-out samples: closed-form fit ${held(closed)}, distilled ${held(distilled)}`);
   }
   for (const a of r.agreement) {
     const top1 = a.top1Agreement === null ? '' : `top-1 agreement ${(100 * a.top1Agreement).toFixed(1)}%, `;
     lines.push(`held-out (${r.samples.heldOut} samples, not used for fitting) "${a.output}": ${top1}relative error ${num(a.relativeError, 4)}, PSNR ${num(a.psnr, 1)} dB`);
+  }
+  if (!r.agreementReliable) {
+    lines.push(`held-out estimate unreliable: ${r.samples.heldOut} samples, fewer than the ${MIN_RELIABLE_SAMPLES} it takes to judge by (more calibration samples or a larger --holdout)`);
   }
   const s = r.seconds;
   lines.push(`time ${s.total.toFixed(1)} s (profile ${s.profile.toFixed(1)}, fit ${s.fit.toFixed(1)}, refit ${s.refit.toFixed(1)}, distill ${s.distill.toFixed(1)}, evaluate ${s.evaluate.toFixed(1)}); fitted on ${r.samples.fit} samples`);

@@ -9,6 +9,8 @@ export interface AdamOptions {
   epsilon?: number;
   /** Decoupled weight decay λ (default 0). */
   weightDecay?: number;
+  /** Per parameter, a factor on the learning rate of `step` (default 1): see tensorLrScales. */
+  lrScales?: ReadonlyMap<string, number>;
 }
 
 export class Adam {
@@ -16,6 +18,7 @@ export class Adam {
   readonly beta2: number;
   readonly epsilon: number;
   readonly weightDecay: number;
+  private readonly lrScales?: ReadonlyMap<string, number>;
   /** Steps taken so far. */
   t = 0;
   private readonly m = new Map<string, Float32Array>();
@@ -30,6 +33,7 @@ export class Adam {
     this.beta2 = options.beta2 ?? 0.999;
     this.epsilon = options.epsilon ?? 1e-8;
     this.weightDecay = options.weightDecay ?? 0;
+    this.lrScales = options.lrScales;
     for (const [name, p] of params) {
       this.m.set(name, new Float32Array(p.length));
       this.v.set(name, new Float32Array(p.length));
@@ -45,11 +49,12 @@ export class Adam {
     const { beta1, beta2, epsilon } = this;
     const c1 = 1 - beta1 ** this.t;
     const c2 = 1 - beta2 ** this.t;
-    // p −= lr·m̂/(√v̂ + ε) with m̂ = m/c1, v̂ = v/c2
-    const stepSize = lr / c1;
     const sqrtC2 = Math.sqrt(c2);
-    const decay = 1 - lr * this.weightDecay;
     for (const [name, p] of this.params) {
+      // p −= lr·m̂/(√v̂ + ε) with m̂ = m/c1, v̂ = v/c2
+      const rate = lr * (this.lrScales?.get(name) ?? 1);
+      const stepSize = rate / c1;
+      const decay = 1 - rate * this.weightDecay;
       const g = grads instanceof Map ? grads.get(name) : (grads as Record<string, ArrayLike<number>>)[name];
       if (!g) continue;
       if (g.length !== p.length) throw new RangeError(`gradient of "${name}" has ${g.length} values, the parameter ${p.length}`);

@@ -12,19 +12,23 @@ import { Augmenter } from './augment.js';
 import { BatchCycler, looksLikeImages, readAll } from './data.js';
 import { featurePairs, type FeaturePair } from './features.js';
 import { betterScore, HeldOutEvaluator, type HeldOutScore, type LossSpec } from './held-out.js';
-import { cosineLr, stepProgress } from './schedule.js';
+import { DivergenceWatch } from './divergence.js';
+import { tensorLrScales } from './lr-scale.js';
+import { cosineLr, stepProgress, warmupShare } from './schedule.js';
 import { trainableNames } from './trainable.js';
 
 /**
- * The step budget when neither `steps` nor `seconds` is given: on the fixture (ResNet-20, 28×28, batch 64) about 48 s
- * on 2 cores (bench/distill-results.md), which keeps the whole main job near issue 5's 60 s. Test top-1 at ratio
- * 0.21 with 256 images, learning rate 3e-3: 600 steps +2.8 points over the closed-form fit, 1000 +3.3 (300 steps at
- * 1e-3: +1.8). A step budget, unlike a time budget, gives the same result on any machine.
+ * The step budget when neither `steps` nor `seconds` is given: on the fixture it keeps the whole main job near issue
+ * 5's 60 s (bench/distill-results.md). A step budget, unlike a time budget, gives the same result on any machine.
  */
 export const DEFAULT_DISTILL_STEPS = 600;
 
-/** On the fixture at ratio 0.21 (256 images, 600 steps): 3e-3 gained 2.8 points of test top-1, 1e-2 1.8. */
-export const DEFAULT_DISTILL_LR = 3e-3;
+/** The peak learning rate, relative to each tensor's RMS (see tensorLrScales; chosen in bench/trust.md). */
+export const DEFAULT_DISTILL_LR = 1e-2;
+
+/** Divergence: the training loss above this many times the starting loss, for DIVERGENCE_PATIENCE of the budget. */
+const DIVERGENCE_FACTOR = 4;
+const DIVERGENCE_PATIENCE = 0.05;
 
 export interface DistillOptions {
   /** Optimizer steps to take. With `seconds` too, training stops at whichever comes first. */
@@ -34,9 +38,10 @@ export interface DistillOptions {
   seconds?: number;
   /** Samples per step (default 64; the whole set when it is smaller). */
   batchSize?: number;
-  /** Peak learning rate of Adam (default DEFAULT_DISTILL_LR), reached after a linear warm-up, then cosine decay to 0. */
+  /** Peak learning rate of Adam relative to each tensor's RMS (default DEFAULT_DISTILL_LR: a step moves each element by
+   * about 1% of its tensor's RMS), reached after a linear warm-up, then cosine decay to 0. */
   lr?: number;
-  /** Share of training spent warming up (default 0.05). */
+  /** Share of training spent warming up (default warmupShare of the step budget: 5%, at least 25 steps). */
   warmup?: number;
   /** Decoupled weight decay (default 0). */
   weightDecay?: number;
@@ -53,10 +58,9 @@ export interface DistillOptions {
   /** Random flips and shifts of ≤ 2 px (default: on for [C, H, W] samples read from image files, off otherwise). */
   augment?: boolean;
   /**
-   * Which parameters to keep: `last` (default), those after the last step, the held-out samples only monitoring the
-   * training; `best`, those of the evaluation with the lowest held-out loss, the starting ones included (early
-   * stopping). On the fixture, a few dozen held-out images made `best` a poor judge: it kept the closed-form start in
-   * every run, while the last parameters gained on the 10k test set (see the README's measurements).
+   * Which parameters to keep: `last` (default), those after the last step, the validation samples only monitoring the
+   * training; `best`, those of the evaluation with the lowest validation loss, the starting ones included (early
+   * stopping). After a divergence, always the best.
    */
   keep?: 'last' | 'best';
   /** With augmentation: mix each sample with another of its batch (mixup; see Augmenter). Default true. */
@@ -78,10 +82,10 @@ export interface DistillProgress {
   /** Mean training loss since the last evaluation. */
   loss: number;
   lr: number;
-  /** The latest held-out top-1 agreement (classifiers), when evaluated. */
+  /** The latest validation top-1 agreement (classifiers), when evaluated. */
   agreement?: number | null;
-  /** The latest held-out loss, when evaluated. */
-  heldOutLoss?: number;
+  /** The latest validation loss, when evaluated. */
+  validationLoss?: number;
 }
 
 export interface DistillTiming {
@@ -118,16 +122,21 @@ export interface DistillReport {
   /** The first step's loss, then the mean training loss over each stretch between evaluations. */
   initialLoss: number;
   lossCurve: { step: number; loss: number }[];
-  /** Held-out scores: before training (step 0) and at each evaluation. */
+  /** Validation scores: before training (step 0) and at each evaluation. */
   evaluations: ({ step: number } & HeldOutScore)[];
-  heldOutBefore: HeldOutScore;
+  /** Of the starting parameters. */
+  validationBefore: HeldOutScore;
   /** Of the parameters kept. */
-  heldOutAfter: HeldOutScore;
+  validationAfter: HeldOutScore;
   keep: 'last' | 'best';
-  /** The step whose parameters were kept (with `best`, 0 when training never beat the starting point). */
+  /** The step whose parameters were kept (with `best` or after a divergence, 0 when training never beat the start). */
   keptStep: number;
-  /** Training stopped because the loss stopped being finite; the best parameters seen before were kept. */
+  /** Warm-up steps (the share of the budget times the budget; a time budget's are an estimate). */
+  warmupSteps: number;
+  /** Training stopped because the loss stopped being finite or stayed far above the starting loss (see
+   * `divergence`); the best parameters seen before were kept. */
   diverged: boolean;
+  divergence?: { step: number; reason: string };
 }
 
 /**
@@ -135,13 +144,14 @@ export interface DistillReport {
  * (src/grad: loss and gradients as one ONNX graph) is built and loaded once; each step takes the next batch of the
  * calibration samples (seeded shuffled order, optionally flipped and shifted), the teacher's outputs on it, runs the
  * training graph with the current parameters fed as inputs, and updates them with Adam on a cosine schedule. Every
- * `evalEvery` steps the held-out samples score the parameters (held-out loss and top-1 agreement with the teacher).
- * At the end, the last parameters (or, with `keep: 'best'`, the best scoring ones, the starting ones included) are
- * written into the student's initializers.
+ * `evalEvery` steps the validation samples score the parameters (loss and top-1 agreement with the teacher). Each
+ * tensor's learning rate is relative to its RMS (tensorLrScales). A loss that stops being finite or stays far above
+ * the starting loss stops training (DivergenceWatch). At the end, the last parameters (or, with `keep: 'best'` or after
+ * a divergence, the best scoring ones, the starting ones included) are written into the student's initializers.
  *
  * The student stays a plain inference model: only the data of its trained initializers changes.
  */
-export async function distill(teacher: Model, student: Model, records: readonly RewriteRecord[], calib: CalibrationSet, heldOut: CalibrationSet, options: DistillOptions = {}): Promise<DistillReport> {
+export async function distill(teacher: Model, student: Model, records: readonly RewriteRecord[], calib: CalibrationSet, validation: CalibrationSet, options: DistillOptions = {}): Promise<DistillReport> {
   const threads = options.threads ?? availableParallelism();
   const seed = options.seed ?? 0;
   const batchSize = options.batchSize ?? 64;
@@ -151,13 +161,14 @@ export async function distill(teacher: Model, student: Model, records: readonly 
   const stepBudget = options.steps ?? (timeBudget === undefined ? DEFAULT_DISTILL_STEPS : undefined);
   checkDistillOptions(options);
   if (calib.count === 0) throw ftmError('E_CALIB_EMPTY', 'no calibration samples to distill on');
-  if (heldOut.count === 0) throw ftmError('E_CALIB_EMPTY', 'no held-out samples to evaluate the distillation on');
-  if (calib.inputName !== heldOut.inputName) throw ftmError('E_USAGE', `the training samples feed "${calib.inputName}", the held-out samples "${heldOut.inputName}"`);
+  if (validation.count === 0) throw ftmError('E_CALIB_EMPTY', 'no validation samples to evaluate the distillation on');
+  if (calib.inputName !== validation.inputName) throw ftmError('E_USAGE', `the training samples feed "${calib.inputName}", the validation samples "${validation.inputName}"`);
 
   const output = options.output ?? student.graph.outputs[0]?.name;
   if (!output || !teacher.graph.lookup(output)) throw ftmError('E_USAGE', `expected the teacher and the student to have an output "${output}"`, student.path);
   const names = trainableNames(student, records, options.train ?? 'rewritten');
-  if (!names.length) throw ftmError('E_USAGE', options.train === 'all' ? 'the student has no float initializers to train' : 'no rewritten layer has parameters to train (did any rewrite fire?)', student.path);
+  // Nothing to train is a property of the model, not a misuse: callers that can do without distillation degrade on it.
+  if (!names.length) throw ftmError('E_UNSUPPORTED', options.train === 'all' ? 'the student has no float initializers to train' : 'no rewritten layer has parameters to train (did any rewrite fire?)', student.path);
 
   const featureWeight = options.featureWeight ?? 0;
   const features = featureWeight > 0 ? featurePairs(teacher, student, records) : [];
@@ -184,7 +195,8 @@ export async function distill(teacher: Model, student: Model, records: readonly 
     const shapes = await observeShapes(forward, calib.inputName, { data: probe.data, dims: [probe.count, ...calib.sampleShape] }, session);
     const training = buildTrainingGraph(forward, { trainable: names, loss, output, shapes, ...(featureTerms.length ? { features: featureTerms } : {}) });
     if (!training.trainable.length) {
-      throw ftmError('E_UNSUPPORTED', `no parameter can be trained: ${training.frozen.slice(0, 3).map((f) => `"${f.name}": ${f.reason}`).join('; ')}`, student.path);
+      const [first] = training.frozen;
+      throw ftmError('E_UNSUPPORTED', `no parameter can be trained: all ${training.frozen.length} are frozen, e.g. "${first.name}": ${first.reason}`, student.path);
     }
     const trainer = await Runner.create(training.model, session);
     cleanup.push(trainer);
@@ -193,19 +205,22 @@ export async function distill(teacher: Model, student: Model, records: readonly 
     const tensors = new Map(training.trainable.map((name) => [name, student.graph.lookup(name)!.initializer!]));
     const params = new Map([...tensors].map(([name, t]) => [name, t.toFloat32().slice()]));
     const dims = new Map([...tensors].map(([name, t]) => [name, t.dims as readonly number[]]));
-    const adam = new Adam(params, { weightDecay: options.weightDecay });
+    const adam = new Adam(params, { weightDecay: options.weightDecay, lrScales: tensorLrScales(params) });
 
-    const evaluator = await HeldOutEvaluator.create(teacherRunner, output, student, output, dims, heldOut, { ...session, batchSize, loss });
+    const evaluator = await HeldOutEvaluator.create(teacherRunner, output, student, output, dims, validation, { ...session, batchSize, loss });
     cleanup.push(evaluator);
     const forwardMs = await medianMs(5, () => evaluator.forward(probe.data, probe.count, params));
-    const evalEvery = options.evalEvery ?? Math.max(25, 10 * Math.ceil(heldOut.count / batchSize));
+    const evalEvery = options.evalEvery ?? Math.max(25, 10 * Math.ceil(validation.count / batchSize));
+    const warmup = options.warmup ?? warmupShare(stepBudget);
+    const watch = new DivergenceWatch({ factor: DIVERGENCE_FACTOR, patience: Math.max(3, Math.round(DIVERGENCE_PATIENCE * (stepBudget ?? 200))) });
 
     const before = await evaluator.score(params);
     const evaluations: ({ step: number } & HeldOutScore)[] = [{ step: 0, ...before }];
     let best = { step: 0, score: before, params: copyParams(params) };
     const lossCurve: { step: number; loss: number }[] = [];
     const time = { data: 0, augment: 0, teacher: 0, train: 0, optimizer: 0, evaluation: 0 };
-    let initialLoss = NaN, windowLoss = 0, windowSteps = 0, diverged = false, step = 0;
+    let initialLoss = NaN, windowLoss = 0, windowSteps = 0, step = 0;
+    let divergence: { step: number; reason: string } | undefined;
     const gradNames = training.trainable.map((name) => `grad:${name}`);
     const start = performance.now();
     const elapsed = () => (performance.now() - start) / 1000;
@@ -223,7 +238,7 @@ export async function distill(teacher: Model, student: Model, records: readonly 
     let latest: HeldOutScore | undefined;
 
     while ((stepBudget === undefined || step < stepBudget) && (timeBudget === undefined || elapsed() < timeBudget)) {
-      const lr = cosineLr(progressAt(step), { base: baseLr, warmup: options.warmup ?? 0.05 });
+      const lr = cosineLr(progressAt(step), { base: baseLr, warmup });
       let t0 = performance.now();
       const batch = await batches.next();
       const dimsX = [batch.count, ...calib.sampleShape];
@@ -242,8 +257,9 @@ export async function distill(teacher: Model, student: Model, records: readonly 
       t0 = performance.now();
       time.train += t0 - t1;
       const value = Number(out.loss.data[0]);
-      if (!Number.isFinite(value)) {
-        diverged = true;
+      const diverging = watch.observe(value);
+      if (diverging) {
+        divergence = { step, reason: diverging };
         break;
       }
       const grads = new Map(training.trainable.map((name) => [name, out[`grad:${name}`].data as Float32Array]));
@@ -255,16 +271,16 @@ export async function distill(teacher: Model, student: Model, records: readonly 
       step++;
       if (step % evalEvery === 0) latest = await evaluate();
       const steps = stepBudget ?? Math.max(step, Math.round((step / Math.max(elapsed(), 1e-9)) * (timeBudget ?? 0)));
-      options.onProgress?.({ step, steps, seconds: elapsed(), loss: windowLoss / Math.max(windowSteps, 1) || value, lr, ...(latest ? { agreement: latest.top1Agreement, heldOutLoss: latest.loss } : {}) });
+      options.onProgress?.({ step, steps, seconds: elapsed(), loss: windowLoss / Math.max(windowSteps, 1) || value, lr, ...(latest ? { agreement: latest.top1Agreement, validationLoss: latest.loss } : {}) });
     }
-    if (!diverged && step % evalEvery !== 0) {
+    if (!divergence && step % evalEvery !== 0) {
       latest = await evaluate();
-      options.onProgress?.({ step, steps: step, seconds: elapsed(), loss: lossCurve.at(-1)!.loss, lr: 0, agreement: latest.top1Agreement, heldOutLoss: latest.loss });
+      options.onProgress?.({ step, steps: step, seconds: elapsed(), loss: lossCurve.at(-1)!.loss, lr: 0, agreement: latest.top1Agreement, validationLoss: latest.loss });
     }
     const seconds = elapsed();
 
     const keep = options.keep ?? 'last';
-    const kept = keep === 'best' || diverged ? best : { step, score: latest ?? before, params };
+    const kept = keep === 'best' || divergence ? best : { step, score: latest ?? before, params };
     for (const [name, tensor] of tensors) tensor.data = kept.params.get(name)!;
     const trained = step;
     const loopMs = time.data + time.augment + time.teacher + time.train + time.optimizer;
@@ -290,11 +306,13 @@ export async function distill(teacher: Model, student: Model, records: readonly 
       initialLoss,
       lossCurve,
       evaluations,
-      heldOutBefore: before,
-      heldOutAfter: kept.score,
+      validationBefore: before,
+      validationAfter: kept.score,
       keep,
       keptStep: kept.step,
-      diverged,
+      warmupSteps: Math.round(warmup * (stepBudget ?? trained)),
+      diverged: !!divergence,
+      ...(divergence ? { divergence } : {}),
     };
   } finally {
     await Promise.all(cleanup.map((r) => r.release()));

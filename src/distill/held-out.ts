@@ -13,7 +13,7 @@ export interface HeldOutScore {
   /** The distillation loss on the held-out samples: KL(teacher ‖ student) of the softened outputs times T², averaged
    * over samples (kl), or the mean squared output difference (mse). */
   loss: number;
-  /** Σ(s − t)² / Σ(t − mean t)² over the held-out outputs (mean t per output element). */
+  /** ‖s − t‖ / ‖t‖ over the outputs (see OutputComparison). */
   relativeError: number;
 }
 
@@ -33,6 +33,7 @@ export class HeldOutEvaluator {
     private readonly batches: { data: Float32Array; count: number; teacher: Float32Array }[],
     private readonly dims: Map<string, readonly number[]>,
     private readonly lossSpec: LossSpec,
+    private readonly outputRank: number,
   ) {}
 
   static async create(
@@ -47,14 +48,16 @@ export class HeldOutEvaluator {
     const data = await readAll(heldOut);
     const size = sampleSize(heldOut);
     const batches: { data: Float32Array; count: number; teacher: Float32Array }[] = [];
+    let rank = 0;
     for (let start = 0; start < heldOut.count; start += options.batchSize) {
       const count = Math.min(options.batchSize, heldOut.count - start);
       const x = data.slice(start * size, (start + count) * size);
       const t = await teacherRunner.run({ [heldOut.inputName]: { data: x, dims: [count, ...heldOut.sampleShape] } }, [teacherOutput]);
       batches.push({ data: x, count, teacher: Float32Array.from(t[teacherOutput].data as Float32Array) });
+      rank = t[teacherOutput].dims.length;
     }
     const runner = await Runner.create(inferenceWithParamInputs(student, output, trainable.keys()), options);
-    return new HeldOutEvaluator(runner, heldOut.inputName, heldOut.sampleShape, output, batches, new Map(trainable), options.loss);
+    return new HeldOutEvaluator(runner, heldOut.inputName, heldOut.sampleShape, output, batches, new Map(trainable), options.loss, rank);
   }
 
   /** One forward pass of the student (as inference, with `params`) on `x`: what a training step is compared with. */
@@ -64,34 +67,20 @@ export class HeldOutEvaluator {
   }
 
   async score(params: ReadonlyMap<string, Float32Array>): Promise<HeldOutScore> {
-    let agree = 0, samples = 0, loss = 0, err = 0, squares = 0, elements = 0;
-    let sums: Float64Array | undefined;
-    let classifier = true;
+    const comparison = new OutputComparison();
+    let loss = 0, err = 0;
     for (const b of this.batches) {
       const s = await this.forward(b.data, b.count, params);
       const t = b.teacher;
       if (s.length !== t.length) throw ftmError('E_RUNTIME', `the student's output "${this.output}" has ${s.length} values for ${b.count} samples, the teacher's ${t.length}`);
+      comparison.add(t, s, b.count, this.outputRank);
       const per = t.length / b.count;
-      classifier &&= per > 1;
-      sums ??= new Float64Array(per);
-      for (let j = 0; j < t.length; j++) {
-        err += (s[j] - t[j]) ** 2;
-        squares += t[j] * t[j];
-        sums[j % per] += t[j];
-      }
-      elements += t.length;
-      for (let k = 0; k < b.count; k++) {
-        if (classifier && argmax(t, k * per, per) === argmax(s, k * per, per)) agree++;
-        if (this.lossSpec.kind === 'kl') loss += softKl(t, s, k * per, per, this.lossSpec.temperature);
-      }
-      samples += b.count;
+      if (this.lossSpec.kind === 'kl') for (let k = 0; k < b.count; k++) loss += softKl(t, s, k * per, per, this.lossSpec.temperature);
+      else for (let j = 0; j < t.length; j++) err += (s[j] - t[j]) ** 2;
     }
-    const centered = squares - (sums ?? new Float64Array(0)).reduce((a, v) => a + (v * v) / samples, 0);
-    return {
-      top1Agreement: classifier && samples ? agree / samples : null,
-      loss: this.lossSpec.kind === 'kl' ? loss / Math.max(samples, 1) : err / Math.max(elements, 1),
-      relativeError: centered > 0 ? err / centered : 0,
-    };
+    const { top1Agreement, relativeError } = comparison.result();
+    const values = this.batches.reduce((n, b) => n + b.teacher.length, 0);
+    return { top1Agreement, loss: this.lossSpec.kind === 'kl' ? loss / Math.max(comparison.samples, 1) : err / Math.max(values, 1), relativeError };
   }
 
   private feeds(params: ReadonlyMap<string, Float32Array>): Record<string, FloatTensor> {
@@ -131,11 +120,6 @@ export function inferenceWithParamInputs(student: Model, output: string, trainab
   return model;
 }
 
-function argmax(data: Float32Array, from: number, length: number): number {
-  let best = 0;
-  for (let i = 1; i < length; i++) if (data[from + i] > data[from + best]) best = i;
-  return best;
-}
 
 /** T²·KL(softmax(t/T) ‖ softmax(s/T)) for one sample, in float64. */
 export function softKl(t: ArrayLike<number>, s: ArrayLike<number>, from: number, length: number, temperature: number): number {
@@ -155,4 +139,48 @@ function logSoftmax(x: ArrayLike<number>, from: number, length: number, temperat
   const log = max + Math.log(sum);
   for (let i = 0; i < length; i++) out[i] = x[from + i] / temperature - log;
   return out;
+}
+
+/**
+ * Teacher-vs-student outputs compared batch by batch: what the report's held-out agreement, the gates and
+ * distillation's validation scores all read. relativeError is ‖s − t‖ / ‖t‖ over every output value of every sample:
+ * relative to the teacher's output energy, so that a single sample reads as its own error.
+ */
+export class OutputComparison {
+  private err = 0;
+  private energy = 0;
+  private peak = 0;
+  private values = 0;
+  private agree = 0;
+  samples = 0;
+  private classifier = true;
+
+  /** One batch of `count` samples, teacher `t` and student `s` of the same layout; `rank` of the output tensor. */
+  add(t: ArrayLike<number>, s: ArrayLike<number>, count: number, rank: number): void {
+    const per = t.length / count;
+    for (let j = 0; j < t.length; j++) {
+      this.err += (s[j] - t[j]) ** 2;
+      this.energy += t[j] * t[j];
+      this.peak = Math.max(this.peak, Math.abs(t[j]));
+    }
+    this.values += t.length;
+    this.samples += count;
+    this.classifier &&= rank === 2 && per > 1;
+    if (this.classifier) for (let k = 0; k < count; k++) this.agree += argmax(t, k * per, per) === argmax(s, k * per, per) ? 1 : 0;
+  }
+
+  result(): { relativeError: number; psnr: number; top1Agreement: number | null } {
+    const mse = this.err / Math.max(this.values, 1);
+    return {
+      relativeError: this.energy > 0 ? Math.sqrt(this.err / this.energy) : this.err > 0 ? Infinity : 0,
+      psnr: mse > 0 ? 10 * Math.log10((this.peak * this.peak) / mse) : Infinity,
+      top1Agreement: this.classifier && this.samples ? this.agree / this.samples : null,
+    };
+  }
+}
+
+function argmax(data: ArrayLike<number>, from: number, length: number): number {
+  let best = 0;
+  for (let i = 1; i < length; i++) if (data[from + i] > data[from + best]) best = i;
+  return best;
 }

@@ -7,7 +7,7 @@
 export interface CosineSchedule {
   /** Peak learning rate. */
   base: number;
-  /** Share of training spent warming up (default 0.05). */
+  /** Share of training spent warming up (default 0.05; see warmupShare). */
   warmup?: number;
   /** Final rate as a share of `base` (default 0). */
   floor?: number;
@@ -24,4 +24,15 @@ export function cosineLr(progress: number, schedule: CosineSchedule): number {
 /** The progress at which step `step` (0-based) of `steps` takes its rate: the middle of the step, never 0 or 1. */
 export function stepProgress(step: number, steps: number): number {
   return (step + 0.5) / Math.max(steps, 1);
+}
+
+/**
+ * The share of a step budget spent warming up: 5%, but at least 25 steps (and at most 30% of the budget). Adam's first
+ * updates move every element by about the full rate whatever its gradient's size, while its second-moment estimate
+ * still rests on a few noisy batches; a short budget with a 5% warm-up reaches the peak rate within a step or two and
+ * spends the rest of its steps undoing the damage. With a time budget only (steps unknown), 5%.
+ */
+export function warmupShare(steps: number | undefined): number {
+  if (steps === undefined) return 0.05;
+  return Math.min(0.3, Math.max(0.05, 25 / steps));
 }
