@@ -8,6 +8,7 @@ import type { FitPlan, FitSolveOptions, Params } from '../rewrite/rule.js';
 import { captureBatches, type Capture } from './capture.js';
 import { collectLayerStats } from './patch-stats.js';
 import { SegmentedRun } from './segments.js';
+import { observeShapes } from '../analysis/observe-shapes.js';
 import { inferShapes } from '../analysis/shapes.js';
 import type { FloatTensor } from '../runtime/session.js';
 
@@ -93,7 +94,7 @@ export async function fitSequential(teacher: Model, student: Model, records: rea
   const solveOptions: FitSolveOptions = { iterations: options.iterations, tolerance: options.tolerance, damping: options.damping };
   const layers: LayerFitReport[] = [];
   let passes = 0;
-  const segmented = mode === 'sequential' ? segmentedRuns(teacher, student, targets, calib, { threads, batchSize }, options.memoryBudget ?? DEFAULT_MEMORY_BUDGET) : undefined;
+  const segmented = mode === 'sequential' ? await segmentedRuns(teacher, student, targets, calib, { threads, batchSize }, options.memoryBudget ?? DEFAULT_MEMORY_BUDGET) : undefined;
   if (segmented) passes = 2;
   for (const [index, { record, plan }] of targets.entries()) {
     const t0 = performance.now();
@@ -130,22 +131,27 @@ interface SegmentedRuns {
 
 /**
  * Both models run segment by segment (about one pass of each in all) when their frontiers fit the memory budget;
- * undefined otherwise, and each layer then runs truncated passes from the input.
+ * undefined otherwise, and each layer then runs truncated passes from the input. The frontier's sizes are those at
+ * the calibration samples' size, observed on a first batch where static propagation cannot give them.
  */
-function segmentedRuns(teacher: Model, student: Model, targets: FitTarget[], calib: CalibrationSet, options: { threads: number; batchSize: number }, budget: number): SegmentedRuns | undefined {
+async function segmentedRuns(teacher: Model, student: Model, targets: FitTarget[], calib: CalibrationSet, options: { threads: number; batchSize: number }, budget: number): Promise<SegmentedRuns | undefined> {
   const runs = {
     student: new SegmentedRun(student, calib, options, new Set(targets.map((t) => t.plan.input.name))),
     teacher: new SegmentedRun(teacher, calib, options, new Set(targets.map((t) => t.plan.target))),
   };
-  const fits = (run: SegmentedRun, model: Model) => {
-    const shapes = inferShapes(model.graph);
+  const batches = calib.batches(2);
+  const first = (await batches.next()).value!;
+  await batches.return(undefined);
+  const probe = { data: first.data, dims: [first.count, ...calib.sampleShape] };
+  const fits = async (run: SegmentedRun, model: Model) => {
+    const shapes = inferShapes(model.graph, 1, await observeShapes(model, calib.inputName, probe, { threads: options.threads }));
     const perSample = (name: string) => {
       const shape = shapes.get(model.graph.lookup(name)!);
       return shape && shape.slice(1).every((d) => d !== null) ? (shape.slice(1) as number[]).reduce((a, b) => a * b, 1) : undefined;
     };
     return (run.peakFrontierBytes(perSample) ?? Infinity) <= budget / 2;
   };
-  return fits(runs.student, student) && fits(runs.teacher, teacher) ? runs : undefined;
+  return (await fits(runs.student, student)) && (await fits(runs.teacher, teacher)) ? runs : undefined;
 }
 
 async function* segmentPairs(runs: SegmentedRuns, plan: FitPlan, onBatch: (samples: number) => void): AsyncGenerator<{ x: FloatTensor; y: FloatTensor }> {
