@@ -132,7 +132,7 @@ export async function compressModel(original: Model, calib: CalibrationSet, opti
   );
   const scores = Object.fromEntries(profile.layers.map((l) => [l.layer, l.score]));
   // Parameter counts do not depend on the pairing, so plan without it: the planner may choose another S than profiled.
-  const plan = planRewrites(model, rule, { targetRatio: options.targetRatio, include: options.include, exclude: options.exclude, bestEffort: options.bestEffort, ruleOptions: options.ruleOptions, scores });
+  const plan = planRewrites(model, rule, { targetRatio: options.targetRatio, include: options.include, exclude: options.exclude, bestEffort: options.bestEffort, ruleOptions: options.ruleOptions, scores, paramsBefore: intake.params.before });
   const s = Number(plan.ruleOptions.s ?? profile.settings.s);
   const paired = s === profile.settings.s ? profile : await timed('profile', () => profileModel(model, fitSet, { threads, batchSize, s }));
   const stats = statsFromProfile(paired);

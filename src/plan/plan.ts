@@ -21,6 +21,9 @@ export interface PlanOptions {
   stats?: Record<string, LayerStats>;
   /** Return the closest plan when the target cannot be reached, instead of failing. */
   bestEffort?: boolean;
+  /** Parameters of the model as the user brought it, when `model` is its canonical form (intake folds some away):
+   * ratios are of this count. Default: the parameters of `model`. */
+  paramsBefore?: number;
 }
 
 export interface PlannedLayer {
@@ -57,12 +60,13 @@ export function planRewrites(model: Model, rule: AnyRule, options: PlanOptions):
     throw ftmError('E_USAGE', `--target-ratio must be in (0, 1], found ${options.targetRatio}`);
   }
   const total = countParams(model.graph);
+  const reference = options.paramsBefore ?? total;
   const base = options.ruleOptions ?? {};
   const knob = rule.meta.knob;
   const settings = knob && !(knob.option in base) ? knob.values.map((v) => ({ ...base, [knob.option]: v })) : [base];
   let plan: Plan | undefined;
   for (const ruleOptions of settings) {
-    plan = planAt(model, rule, ruleOptions, options, total, tolerance);
+    plan = planAt(model, rule, ruleOptions, options, { total, reference }, tolerance);
     if (plan.reachable) return plan;
   }
   if (options.bestEffort) return plan!;
@@ -73,7 +77,8 @@ export function planRewrites(model: Model, rule: AnyRule, options: PlanOptions):
   );
 }
 
-function planAt(model: Model, rule: AnyRule, ruleOptions: Record<string, unknown>, options: PlanOptions, total: number, tolerance: number): Plan {
+/** `total`: the parameters of `model`; `reference`: the count ratios are of. */
+function planAt(model: Model, rule: AnyRule, ruleOptions: Record<string, unknown>, options: PlanOptions, { total, reference }: { total: number; reference: number }, tolerance: number): Plan {
   const include = options.include && new Set(options.include);
   const exclude = new Set(options.exclude ?? []);
   const layers: PlannedLayer[] = model.graph.nodes
@@ -88,8 +93,8 @@ function planAt(model: Model, rule: AnyRule, ruleOptions: Record<string, unknown
     });
   const saving = (l: PlannedLayer) => l.removed - l.added;
   let params = total - layers.filter((l) => l.rewrite).reduce((n, l) => n + saving(l), 0);
-  const minRatio = params / total;
-  const target = options.targetRatio * total;
+  const minRatio = params / reference;
+  const target = options.targetRatio * reference;
   // Give back the least redundant layers first (no score: the smallest savings first, as the cheapest to keep).
   const order = layers.filter((l) => l.rewrite).sort((a, b) => (a.score ?? 0) - (b.score ?? 0) || saving(a) - saving(b));
   for (const l of order) {
@@ -105,14 +110,14 @@ function planAt(model: Model, rule: AnyRule, ruleOptions: Record<string, unknown
     closer.rewrite = false;
     closer.reason = 'kept to land on the target ratio';
   }
-  const achievedRatio = params / total;
+  const achievedRatio = params / reference;
   return {
     targetRatio: options.targetRatio,
     achievedRatio,
     minRatio,
     reachable: achievedRatio <= options.targetRatio + tolerance,
     ruleOptions,
-    paramsBefore: total,
+    paramsBefore: reference,
     paramsAfter: params,
     layers,
   };
