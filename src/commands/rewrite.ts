@@ -7,9 +7,7 @@ import { ftmError } from '../errors.js';
 import { formatIntake } from '../intake/format.js';
 import { intakeModel } from '../intake/intake.js';
 import { loadModel } from '../onnx/load.js';
-import { modelFiles } from '../onnx/save.js';
-import { checkOutputs } from '../output/check.js';
-import { writeOutputs } from '../output/transaction.js';
+import { saveModel } from '../onnx/save.js';
 import { formatTable } from '../report/table.js';
 import { applyRules, type RewriteRecord } from '../rewrite/driver.js';
 import type { AnyRule } from '../rewrite/rule.js';
@@ -87,9 +85,7 @@ export const rewriteCommand: CommandModule<object, RewriteArgs> = {
       .option('profile', { type: 'string', describe: 'a `profile --json` report: its channel pairing and ghost scales seed the rule' }),
   handler: async (args) => {
     const rule = await resolveRule(args.rule);
-    const loaded = loadModel(args.model);
-    checkOutputs([{ path: args.output, what: 'model', mayReplaceInput: args.force }], loaded.path);
-    const { model, report: intake } = intakeModel(loaded);
+    const { model, report: intake } = intakeModel(loadModel(args.model));
     const layers = args.layers === 'all' ? undefined : args.layers.split(',').map((s) => s.trim()).filter(Boolean);
     const stats = args.profile ? statsFromProfile(readProfile(args.profile)) : undefined;
     const ruleOptions = parseOptions(args.option);
@@ -98,7 +94,7 @@ export const rewriteCommand: CommandModule<object, RewriteArgs> = {
     // The rule's clean-ups (FTM: channel reorders folded into the convs that read them).
     const folded = rule.meta.finalize?.length ? applyRules(result.model, rule.meta.finalize) : undefined;
     const out = folded?.model ?? result.model;
-    writeOutputs(modelFiles(out, args.output));
+    saveModel(out, args.output, { force: args.force });
     const summary = {
       model: args.model,
       output: args.output,
