@@ -15,6 +15,9 @@ export { validateGraph, assertValid } from './graph/validate.js';
 export { inferShapes, type Shape } from './analysis/shapes.js';
 export { countParams } from './analysis/params.js';
 export { inspectModel, type InspectReport, type ConvLayer } from './analysis/inspect.js';
+export { intakeModel, type IntakeChanges, type IntakeReport } from './intake/intake.js';
+export { formatIntake } from './intake/format.js';
+export { canonicalRules } from './intake/rules/index.js';
 export { formatInspect } from './analysis/format-inspect.js';
 export * from './rewrite/index.js';
 // What a rule's fit step (FitPlan.solve) is written with, and the generic fitting engine.

@@ -57,12 +57,14 @@ function needsObserving(shape: Shape): boolean {
   return shape.every((d) => !Number.isNaN(d)) && (shape as number[]).reduce((a, b) => a * b, 1) <= SMALL;
 }
 
-/** The first `count` samples of `batch`, the last one repeated when it has fewer. */
+/** The first `count` samples of `batch`, its last one repeated when it has fewer. */
 function firstSamples(batch: FloatTensor, count: number): FloatTensor {
   const size = batch.dims.slice(1).reduce((a, b) => a * b, 1);
-  const have = Math.min(count, batch.dims[0]);
   const data = new Float32Array(count * size);
-  for (let i = 0; i < count; i++) data.set(batch.data.subarray(Math.min(i, have - 1) * size, (Math.min(i, have - 1) + 1) * size), i * size);
+  for (let i = 0; i < count; i++) {
+    const from = Math.min(i, batch.dims[0] - 1) * size;
+    data.set(batch.data.subarray(from, from + size), i * size);
+  }
   return { data, dims: [count, ...batch.dims.slice(1)] };
 }
 
