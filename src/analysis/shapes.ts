@@ -27,7 +27,7 @@ const BROADCAST = new Set(['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Max', 'Min', 'Sum
 /**
  * Static shape propagation for the operators of CNNs, from the graph inputs (symbolic dims become `symbolic`, e.g.
  * batch 1). Operators it does not know fall back to the shapes declared in the model; otherwise unknown. A value
- * `known` has takes that shape instead (its batch dims become `symbolic` too), and propagation goes on from there:
+ * listed in `known` takes its shape from there instead (batch dims become `symbolic` too), and propagation goes on:
  * the chosen input size reaches every layer, and a Reshape to a computed shape no longer hides everything after it.
  */
 export function inferShapes(graph: Graph, symbolic = 1, known?: KnownShapes): Map<Value, Shape> {
