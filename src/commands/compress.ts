@@ -10,6 +10,9 @@ import { ftmError } from '../errors.js';
 import { loadModel } from '../onnx/load.js';
 import { assertWritable, saveModel } from '../onnx/save.js';
 import { writeTextAtomic } from '../report/write-text.js';
+import { compressPage } from '../html/compress-page.js';
+import { selectLayers } from '../profile/layers.js';
+import { compareLatency } from '../runtime/latency.js';
 import { calibrationFromArgs, withCalibOptions, type CalibArgs } from './calib-options.js';
 import { progressReporter, type Progress } from './progress.js';
 
@@ -37,6 +40,10 @@ interface CompressArgs extends CalibArgs {
   augment?: boolean;
   featureWeight?: number;
   distillKeep: string;
+  html?: string;
+  htmlLayer?: string;
+  quiet: boolean;
+  json: boolean;
 }
 
 const defaultOutput = (model: string) => join(dirname(model), `${basename(model, extname(model))}.ftm.onnx`);
@@ -59,6 +66,10 @@ export const compressCommand: CommandModule<object, CompressArgs> = {
         .option('batch-size', { type: 'number', default: 64, describe: 'samples per onnxruntime run' })
         .option('output', { alias: 'o', type: 'string', describe: 'compressed model path (default <model>.ftm.onnx)' })
         .option('report', { type: 'string', describe: 'write the full report as JSON to this file' })
+        .option('html', { type: 'string', describe: 'write the report as one self-contained HTML page (charts, similarity map, latency before/after)' })
+        .option('html-layer', { type: 'string', describe: 'the layer whose channel-similarity map the report keeps (default with --html: the most redundant rewritten layer)' })
+        .option('quiet', { type: 'boolean', default: false, describe: 'no progress lines on stderr' })
+        .option('json', { type: 'boolean', default: false, describe: 'print the report as one JSON object on stdout (what --report writes) instead of the text summary' })
         .option('force', { type: 'boolean', default: false, describe: 'allow overwriting the input model' })
         .option('max-output-error', { type: 'number', describe: 'exit non-zero (80) when the held-out relative output error is above this' })
         .option('min-agreement', { type: 'number', describe: 'exit non-zero (80) when held-out top-1 agreement is below this (0..1)' })
@@ -80,6 +91,8 @@ export const compressCommand: CommandModule<object, CompressArgs> = {
     const output = args.output ?? defaultOutput(args.model);
     assertWritable(model, output, args.force);
     if (args.report) assertWritable(model, args.report, false);
+    if (args.html) assertWritable(model, args.html, false);
+    if (args.htmlLayer !== undefined) selectLayers(model, [args.htmlLayer]);
     const calib = await calibrationFromArgs(args, model);
     checkGateSamples(args, calib.count);
     const bars = new Map<Stage, Progress>();
@@ -104,7 +117,8 @@ export const compressCommand: CommandModule<object, CompressArgs> = {
         keep: args.distillKeep as 'last' | 'best',
       },
       onWarning: (message) => process.stderr.write(`ftm-compress: warning: ${message}\n`),
-      onProgress: (stage, fraction, detail) => {
+      similarity: args.htmlLayer ?? (args.html ? true : undefined),
+      onProgress: args.quiet ? undefined : (stage, fraction, detail) => {
         const bar = bars.get(stage) ?? progressReporter(stage, '%');
         bars.set(stage, bar);
         bar.update(Math.round(fraction * 100), 100, stage === 'distill' ? detail : undefined);
@@ -112,9 +126,18 @@ export const compressCommand: CommandModule<object, CompressArgs> = {
       },
     });
     saveModel(compressed, output, { force: args.force });
-    const full = { model: args.model, output, ...report };
+    // Latency is measured only for the page: it takes a few seconds on a large model and differs between machines.
+    const latency = args.html ? await compareLatency(model, compressed, calib, { threads: args.threads }) : undefined;
+    const full = { model: args.model, output, ...report, ...(latency ? { latency } : {}) };
     if (args.report) writeTextAtomic(args.report, `${JSON.stringify(full, jsonNumbers, 2)}\n`);
-    process.stdout.write(`${formatCompressReport(report)}\nwrote ${output}${args.report ? ` and ${args.report}` : ''}\n`);
+    if (args.html) writeTextAtomic(args.html, compressPage(full));
+    const wrote = `wrote ${[output, args.report, args.html].filter(Boolean).join(', ')}\n`;
+    if (args.json) {
+      process.stdout.write(`${JSON.stringify(full, jsonNumbers)}\n`);
+      if (!args.quiet) process.stderr.write(wrote);
+    } else {
+      process.stdout.write(`${formatCompressReport(report)}\n${wrote}`);
+    }
     checkGates(report, args);
   },
 };

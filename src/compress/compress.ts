@@ -8,6 +8,8 @@ import { intakeModel, type IntakeReport } from '../intake/intake.js';
 import type { Model } from '../ir/model.js';
 import { planRewrites, type Plan } from '../plan/plan.js';
 import { profileModel } from '../profile/profile.js';
+import type { ProfileReport } from '../profile/report.js';
+import { mapLayer, similarityMap, type SimilarityMap } from '../profile/similarity-map.js';
 import { statsFromProfile } from '../profile/to-stats.js';
 import { applyRules, type RewriteRecord } from '../rewrite/driver.js';
 import type { AnyRule } from '../rewrite/rule.js';
@@ -40,6 +42,9 @@ export interface CompressOptions {
   onProgress?: (stage: Stage, fraction: number, detail?: string) => void;
   /** An optional stage could not run on this model and was skipped (the job goes on): one line saying why. */
   onWarning?: (message: string) => void;
+  /** Keep one layer's channel-similarity map in the report (for pictures): this layer, or with true the most
+   * redundant rewritten one. Off by default: the full matrices are C×C per layer. */
+  similarity?: true | string;
 }
 
 export type Stage = 'profile' | 'fit' | 'refit' | 'distill' | 'evaluate';
@@ -94,6 +99,8 @@ export interface CompressReport {
   /** Whether there were at least MIN_RELIABLE_SAMPLES held-out samples: with fewer, the agreement above is too
    * uncertain to judge by (the CLI's gates refuse to). */
   agreementReliable: boolean;
+  /** The layer asked for with `similarity`, with its FTM pairing. */
+  similarity?: SimilarityMap;
   /** What model intake changed before anything else ran (src/intake): the model compressed is the canonical one. */
   intake: IntakeReport;
   seconds: Record<Stage | 'total', number>;
@@ -173,6 +180,7 @@ export async function compressModel(original: Model, calib: CalibrationSet, opti
       ...(distilled ? { distill: distilled } : {}),
       agreement,
       agreementReliable: heldOut.count >= MIN_RELIABLE_SAMPLES,
+      ...(options.similarity ? { similarity: chosenSimilarity(paired.layers, options.similarity, chosen, s) } : {}),
       intake,
       seconds,
     },
@@ -238,4 +246,9 @@ function layerSummaries(plan: Plan, profiled: { layer: string; score: number; pa
       ...(fit ? { errorBefore: fit.errorBefore, errorAfter: fit.errorAfter } : {}),
     };
   });
+}
+
+function chosenSimilarity(layers: ProfileReport['layers'], wanted: true | string, rewritten: readonly string[], s: number): SimilarityMap | undefined {
+  const layer = mapLayer(layers, wanted === true ? undefined : wanted, (l) => rewritten.includes(l.layer));
+  return layer && similarityMap(layer, s);
 }
