@@ -4,6 +4,7 @@ import { onnxOpset, type Model } from '../ir/model.js';
 import { loadModel } from '../onnx/load.js';
 import { encodeModel } from '../onnx/save.js';
 import { applyRules } from '../rewrite/driver.js';
+import { isNoMatch } from '../rewrite/rule.js';
 import { checkBatchNorms } from './check-batch-norms.js';
 import { removeConstantIdentities } from './identity-of-constant.js';
 import { liftConstants } from './lift-constants.js';
@@ -67,6 +68,8 @@ export function intakeModel(model: Model): { model: Model; changes: IntakeChange
   changes.identitiesRemoved = removeConstantIdentities(current.graph);
   changes.privateCopies = privateCopies(current.graph);
   for (let round = 0; round < MAX_ROUNDS; round++) {
+    // applyRules works on a copy of the model: skip it when no rule can fire (the common case for clean exports).
+    if (!anyMatch(current)) break;
     const named = new Set(current.graph.nodes.flatMap((n) => (n.name ? [n.name] : [])));
     const result = applyRules(current, canonicalRules);
     const fired = result.records.filter((r) => r.status === 'fired');
@@ -86,6 +89,12 @@ export function intakeModel(model: Model): { model: Model; changes: IntakeChange
   assertValid(current.graph, 'the model after intake');
   const report = { changes, opset: { before: opsetBefore, after: onnxOpset(current) }, params: { before: countParams(model.graph), after: countParams(current.graph) } };
   return { model: current, changes, report };
+}
+
+function anyMatch(model: Model): boolean {
+  return model.graph.nodes.some((node) =>
+    canonicalRules.some((rule) => node.isOnnxDomain && rule.meta.ops.includes(node.opType) && !isNoMatch(rule.match(node, { model, graph: model.graph, options: {} }))),
+  );
 }
 
 function renameNode(model: Model, from: string, to: string): void {
