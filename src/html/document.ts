@@ -19,7 +19,8 @@ code { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: 12.5
 table { border-collapse: collapse; width: 100%; font-size: 12.5px; margin: 8px 0; }
 th, td { padding: 4px 8px; border-bottom: 1px solid var(--line); text-align: left; vertical-align: top; }
 th { color: var(--muted); font-weight: 600; }
-td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.num { white-space: nowrap; }
 tr.kept td { color: var(--muted); }
 tr.chosen td { background: #eff6ff; }
 .charts { display: flex; flex-wrap: wrap; gap: 16px; }
