@@ -16,7 +16,6 @@ export const ERROR_CODES = {
   E_EXTERNAL_DATA: 17,
   E_MODEL_INVALID: 18,
   // Output files
-  E_OUTPUT_EXISTS: 20,
   E_OUTPUT_IS_INPUT: 21,
   E_OUTPUT_UNWRITABLE: 22,
   // Graph structure

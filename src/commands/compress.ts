@@ -8,8 +8,9 @@ import { formatCompressReport } from '../compress/format.js';
 import { setAsideCount } from '../compress/split.js';
 import { ftmError } from '../errors.js';
 import { loadModel } from '../onnx/load.js';
-import { assertWritable, saveModel } from '../onnx/save.js';
-import { writeTextAtomic } from '../report/write-text.js';
+import { modelFiles } from '../onnx/save.js';
+import { checkOutputs } from '../output/check.js';
+import { writeOutputs } from '../output/transaction.js';
 import { compressPage } from '../html/compress-page.js';
 import { selectLayers } from '../profile/layers.js';
 import { compareLatency } from '../runtime/latency.js';
@@ -89,9 +90,13 @@ export const compressCommand: CommandModule<object, CompressArgs> = {
       throw ftmError('E_USAGE', `--min-agreement needs a classifier output [N, K]; "${model.graph.outputs[0].name}" has rank ${outputShape.length}`, args.model);
     }
     const output = args.output ?? defaultOutput(args.model);
-    assertWritable(model, output, args.force);
-    if (args.report) assertWritable(model, args.report, false);
-    if (args.html) assertWritable(model, args.html, false);
+    // Every output is checked before any work, and all are written together at the end, or none.
+    const outputs = [
+      { path: output, what: 'model', mayReplaceInput: args.force },
+      ...(args.report ? [{ path: args.report, what: 'report' }] : []),
+      ...(args.html ? [{ path: args.html, what: 'page' }] : []),
+    ];
+    checkOutputs(outputs, model.path);
     if (args.htmlLayer !== undefined) selectLayers(model, [args.htmlLayer]);
     const calib = await calibrationFromArgs(args, model);
     checkGateSamples(args, calib.count);
@@ -125,12 +130,14 @@ export const compressCommand: CommandModule<object, CompressArgs> = {
         if (fraction >= 1) bar.stop();
       },
     });
-    saveModel(compressed, output, { force: args.force });
     // Latency is measured only for the page: it takes a few seconds on a large model and differs between machines.
     const latency = args.html ? await compareLatency(model, compressed, calib, { threads: args.threads }) : undefined;
     const full = { model: args.model, output, ...report, ...(latency ? { latency } : {}) };
-    if (args.report) writeTextAtomic(args.report, `${JSON.stringify(full, jsonNumbers, 2)}\n`);
-    if (args.html) writeTextAtomic(args.html, compressPage(full));
+    writeOutputs([
+      ...modelFiles(compressed, output),
+      ...(args.report ? [{ path: args.report, what: 'report', data: `${JSON.stringify(full, jsonNumbers, 2)}\n` }] : []),
+      ...(args.html ? [{ path: args.html, what: 'page', data: compressPage(full) }] : []),
+    ]);
     const wrote = `wrote ${[output, args.report, args.html].filter(Boolean).join(', ')}\n`;
     if (args.json) {
       process.stdout.write(`${JSON.stringify(full, jsonNumbers)}\n`);

@@ -7,7 +7,9 @@ import { ftmError } from '../errors.js';
 import { formatIntake } from '../intake/format.js';
 import { intakeModel } from '../intake/intake.js';
 import { loadModel } from '../onnx/load.js';
-import { saveModel } from '../onnx/save.js';
+import { modelFiles } from '../onnx/save.js';
+import { checkOutputs } from '../output/check.js';
+import { writeOutputs } from '../output/transaction.js';
 import { formatTable } from '../report/table.js';
 import { applyRules, type RewriteRecord } from '../rewrite/driver.js';
 import type { AnyRule } from '../rewrite/rule.js';
@@ -85,7 +87,9 @@ export const rewriteCommand: CommandModule<object, RewriteArgs> = {
       .option('profile', { type: 'string', describe: 'a `profile --json` report: its channel pairing and ghost scales seed the rule' }),
   handler: async (args) => {
     const rule = await resolveRule(args.rule);
-    const { model, report: intake } = intakeModel(loadModel(args.model));
+    const loaded = loadModel(args.model);
+    checkOutputs([{ path: args.output, what: 'model', mayReplaceInput: args.force }], loaded.path);
+    const { model, report: intake } = intakeModel(loaded);
     const layers = args.layers === 'all' ? undefined : args.layers.split(',').map((s) => s.trim()).filter(Boolean);
     const stats = args.profile ? statsFromProfile(readProfile(args.profile)) : undefined;
     const ruleOptions = parseOptions(args.option);
@@ -94,7 +98,7 @@ export const rewriteCommand: CommandModule<object, RewriteArgs> = {
     // The rule's clean-ups (FTM: channel reorders folded into the convs that read them).
     const folded = rule.meta.finalize?.length ? applyRules(result.model, rule.meta.finalize) : undefined;
     const out = folded?.model ?? result.model;
-    saveModel(out, args.output, { force: args.force });
+    writeOutputs(modelFiles(out, args.output));
     const summary = {
       model: args.model,
       output: args.output,

@@ -1,8 +1,9 @@
-import { accessSync, closeSync, constants, fsyncSync, openSync, realpathSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { ftmError } from '../errors.js';
 import type { Model } from '../ir/model.js';
 import type { Tensor } from '../ir/tensor.js';
+import { checkOutputs } from '../output/check.js';
+import { writeOutputs, type OutputFile } from '../output/transaction.js';
 import { encodeModelProto, type ExternalWriter } from './encode.js';
 
 /** Protobuf's hard limit for one message. */
@@ -28,14 +29,19 @@ export function encodeModel(model: Model): Uint8Array {
 
 /**
  * Writes the model atomically (temporary files, then rename): a failure leaves no partial output. External data is
- * written when asked, or when the model would not fit in one protobuf.
+ * written when asked, or when the model would not fit in one protobuf. Replacing the file the model was loaded from
+ * takes `force`; any other existing file is replaced.
  */
 export function saveModel(model: Model, path: string, options: SaveOptions = {}): void {
-  const target = resolve(path);
-  refuseOverwritingInput(model, target, options.force === true);
+  checkOutputs([{ path, what: 'model', mayReplaceInput: options.force === true }], model.path);
+  writeOutputs(modelFiles(model, path, options));
+}
+
+/** The files that hold the model at `path`: the model and, with external data, its data file beside it. */
+export function modelFiles(model: Model, path: string, options: SaveOptions = {}): OutputFile[] {
   const ext = options.externalData ?? estimatedSize(model) > PROTOBUF_LIMIT * 0.9;
   const extOptions = typeof ext === 'object' ? ext : {};
-  const location = extOptions.location ?? `${basename(target)}.data`;
+  const location = extOptions.location ?? `${basename(path)}.data`;
   const chunks: Uint8Array[] = [];
   let offset = 0;
   const writer: ExternalWriter | undefined = ext
@@ -51,63 +57,13 @@ export function saveModel(model: Model, path: string, options: SaveOptions = {})
       }
     : undefined;
   const bytes = encodeModelProto(model, writer);
-  const temps: string[] = [];
-  try {
-    const renames: [string, string][] = [];
-    if (chunks.length) renames.push([writeTemp(join(dirname(target), location), chunks, temps), join(dirname(target), location)]);
-    renames.push([writeTemp(target, [bytes], temps), target]);
-    for (const [from, to] of renames) renameSync(from, to);
-  } catch (e) {
-    for (const t of temps) rmSync(t, { force: true });
-    throw e instanceof Error && 'code' in e && typeof (e as NodeJS.ErrnoException).errno === 'number'
-      ? ftmError('E_OUTPUT_UNWRITABLE', `cannot write the model (${(e as NodeJS.ErrnoException).code})`, path)
-      : e;
-  }
+  const data = chunks.length ? [{ path: join(dirname(path), location), what: 'model\'s external data', data: chunks }] : [];
+  return [...data, { path, what: 'model', data: bytes }];
 }
 
-/** Checks early, before long work, that `saveModel(model, path)` could write there. */
+/** Checks early, before long work, that `saveModel(model, path)` could write there (see checkOutputs). */
 export function assertWritable(model: Model, path: string, force = false): void {
-  const target = resolve(path);
-  refuseOverwritingInput(model, target, force);
-  try {
-    accessSync(dirname(target), constants.W_OK);
-  } catch (e) {
-    throw ftmError('E_OUTPUT_UNWRITABLE', `cannot write into ${dirname(target)} (${(e as NodeJS.ErrnoException).code})`, path);
-  }
-}
-
-function refuseOverwritingInput(model: Model, target: string, force: boolean): void {
-  try {
-    if (statSync(target).isDirectory()) throw ftmError('E_OUTPUT_UNWRITABLE', 'expected an output file path, found a directory', target);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-  }
-  if (force || !model.path) return;
-  const real = (p: string) => {
-    try {
-      return realpathSync(p);
-    } catch {
-      return p;
-    }
-  };
-  if (real(target) === real(model.path)) {
-    throw ftmError('E_OUTPUT_IS_INPUT', 'refusing to overwrite the input model; choose another output path or force it', target);
-  }
-}
-
-function writeTemp(path: string, chunks: Uint8Array[], temps: string[]): string {
-  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
-  const fd = openSync(temp, 'w');
-  temps.push(temp);
-  try {
-    for (const c of chunks) {
-      for (let done = 0; done < c.length; ) done += writeSync(fd, c, done, Math.min(c.length - done, 1 << 30));
-    }
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  return temp;
+  checkOutputs([{ path, what: 'output', mayReplaceInput: force }], model.path);
 }
 
 function estimatedSize(model: Model): number {
