@@ -1,0 +1,69 @@
+"""Facts about ONNX files, read by the onnx package (an oracle independent of ftm-compress), one JSON object per path:
+
+  checker   null when onnx.checker.check_model(full_check=True) accepts the model, else its first line
+  weights   elements of floating-point tensors in initializers and in Constant nodes (value, value_float(s)), subgraphs
+            included: the weights a user counts, whatever form the exporter stored them in
+  inputs, outputs   [{name, elemType, dims}] of the main graph, a dim as its value, its symbolic name, or null
+
+    /usr/bin/python3 test/real-models/facts.py a.onnx b.onnx ...   (prints {path: facts})
+"""
+import json
+import sys
+
+import onnx
+from onnx import TensorProto
+
+FLOATS = {TensorProto.FLOAT, TensorProto.DOUBLE, TensorProto.FLOAT16, TensorProto.BFLOAT16}
+
+
+def elements(tensor):
+    n = 1
+    for d in tensor.dims:
+        n *= d
+    return n
+
+
+def graph_weights(graph):
+    total = sum(elements(t) for t in graph.initializer if t.data_type in FLOATS)
+    for node in graph.node:
+        for attr in node.attribute:
+            if node.op_type == 'Constant' and node.domain in ('', 'ai.onnx'):
+                if attr.name == 'value' and attr.t.data_type in FLOATS:
+                    total += elements(attr.t)
+                elif attr.name == 'value_float':
+                    total += 1
+                elif attr.name == 'value_floats':
+                    total += len(attr.floats)
+            if attr.type == onnx.AttributeProto.GRAPH:
+                total += graph_weights(attr.g)
+            for g in attr.graphs:
+                total += graph_weights(g)
+    return total
+
+
+def value_info(v):
+    t = v.type.tensor_type
+    dims = None
+    if t.HasField('shape'):
+        dims = [d.dim_value if d.HasField('dim_value') else (d.dim_param if d.HasField('dim_param') else None) for d in t.shape.dim]
+    return {'name': v.name, 'elemType': t.elem_type, 'dims': dims}
+
+
+def facts(path):
+    model = onnx.load(path)
+    try:
+        onnx.checker.check_model(model, full_check=True)
+        checker = None
+    except Exception as e:  # the checker's own exceptions carry the message we want to see
+        text = str(e).strip()
+        checker = text.splitlines()[0] if text else type(e).__name__
+    initializers = {t.name for t in model.graph.initializer}
+    return {
+        'checker': checker,
+        'weights': graph_weights(model.graph),
+        'inputs': [value_info(v) for v in model.graph.input if v.name not in initializers],
+        'outputs': [value_info(v) for v in model.graph.output],
+    }
+
+
+print(json.dumps({path: facts(path) for path in sys.argv[1:]}))
