@@ -2,6 +2,7 @@ import { formatCount } from '../report/table.js';
 import type { IntakeChanges, IntakeReport } from './intake.js';
 
 const WORDS: Record<keyof IntakeChanges, string> = {
+  initializerInputsDropped: 'initializers no longer listed as graph inputs',
   constantsLifted: 'Constant nodes lifted to initializers',
   identitiesRemoved: 'Identity nodes of constants removed',
   privateCopies: 'private copies of shared weights',

@@ -7,6 +7,7 @@ import { applyRules } from '../rewrite/driver.js';
 import { isNoMatch } from '../rewrite/rule.js';
 import { checkBatchNorms } from './check-batch-norms.js';
 import { removeConstantIdentities } from './identity-of-constant.js';
+import { dropInitializerInputs } from './initializer-inputs.js';
 import { liftConstants } from './lift-constants.js';
 import { privateCopies } from './private-copies.js';
 import { raiseOpset } from './raise-opset.js';
@@ -14,6 +15,8 @@ import { canonicalRules } from './rules/index.js';
 
 /** What intake changed, by kind (0 when it found nothing of that kind). */
 export interface IntakeChanges {
+  /** Graph inputs that only re-listed an initializer (the initializer stays). */
+  initializerInputsDropped: number;
   /** Constant nodes that became initializers. */
   constantsLifted: number;
   /** Identity nodes of a constant, whose readers now read the constant. */
@@ -52,7 +55,7 @@ const MAX_ROUNDS = 8;
 /**
  * Model intake: turns the forms exporters write into the form the rewrite rules expect, without changing what the
  * model computes (up to float rounding of the folds). An opset below 11 is raised when no operator's meaning changes
- * (the FTM rule emits opset-11 Slices), Constants become initializers, Identities of constants go,
+ * (the FTM rule emits opset-11 Slices), initializers stop being graph inputs too, Constants become initializers, Identities of constants go,
  * shared layer weights get private copies, and a canonicalization rule set (BatchNormalization, per-channel Mul/Add
  * and zero Pads folded into convs, float16 weight Casts) runs to a fixed point on the public rule API. The caller's
  * model is not changed.
@@ -60,10 +63,11 @@ const MAX_ROUNDS = 8;
 export function intakeModel(model: Model): { model: Model; changes: IntakeChanges; report: IntakeReport } {
   let current = loadModel(encodeModel(model));
   current.path = model.path;
-  const changes: IntakeChanges = { constantsLifted: 0, identitiesRemoved: 0, privateCopies: 0, batchNormsFolded: 0, mulAddFolded: 0, padsFolded: 0, halfCastsFolded: 0, opsConverted: 0 };
+  const changes: IntakeChanges = { initializerInputsDropped: 0, constantsLifted: 0, identitiesRemoved: 0, privateCopies: 0, batchNormsFolded: 0, mulAddFolded: 0, padsFolded: 0, halfCastsFolded: 0, opsConverted: 0 };
   checkBatchNorms(current.graph);
   const opsetBefore = onnxOpset(current);
   changes.opsConverted = raiseOpset(current) ?? 0;
+  changes.initializerInputsDropped = dropInitializerInputs(current);
   changes.constantsLifted = liftConstants(current.graph);
   changes.identitiesRemoved = removeConstantIdentities(current.graph);
   changes.privateCopies = privateCopies(current.graph);
