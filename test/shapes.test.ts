@@ -2,6 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { inspectModel } from '../src/analysis/inspect.js';
 import { observeShapes } from '../src/analysis/observe-shapes.js';
 import { inferShapes } from '../src/analysis/shapes.js';
 import { buildTrainingGraph } from '../src/grad/training-graph.js';
@@ -49,6 +50,11 @@ const input = (count: number) => ({ data: randomFloats(count * 4 * 6 * 6, 7), di
 const valueOf = (model: Model, name: string) => model.graph.lookup(name)!;
 
 describe('shapes observed on onnxruntime where static propagation gives up', () => {
+  it('inspect leaves sizes and MACs unknown under a symbolic height and width, rather than computing them at 1x1', () => {
+    const first = inspectModel(shuffleUnit().model).convs[0];
+    expect([first.outputSize, first.macs]).toEqual([[null, null], null]);
+  });
+
   it('static propagation loses the rank after a Reshape to a computed shape', () => {
     const { model } = shuffleUnit();
     const shapes = inferShapes(model.graph, NaN);

@@ -46,7 +46,9 @@ const summary = (v: Value): TensorSummary => ({ name: v.name, type: dtypeName(v.
 /** What a model is made of: interface, operators, and every convolution with its cost (symbolic batch = 1). */
 export function inspectModel(model: Model): InspectReport {
   const g = model.graph;
-  const shapes = inferShapes(g);
+  // NaN for symbolic dims: a symbolic height or width leaves sizes and MACs unknown instead of taken as 1 (MACs are
+  // per sample, so the batch is never read).
+  const shapes = inferShapes(g, NaN);
   const ops: Record<string, number> = {};
   for (const n of g.allNodes()) {
     const key = n.isOnnxDomain ? n.opType : `${n.domain}:${n.opType}`;
@@ -60,7 +62,7 @@ export function inspectModel(model: Model): InspectReport {
       const geo = convGeometry(n, wDims);
       const group = geo.group;
       const out = n.outputs[0] ? shapes.get(n.outputs[0]) : undefined;
-      const spatial = out ? out.slice(2) : null;
+      const spatial = out ? out.slice(2).map((d) => (d === null || Number.isNaN(d) ? null : d)) : null;
       const cout = wDims?.[0] ?? null;
       const cinPerGroup = wDims?.[1] ?? null;
       const kArea = geo.kernel.reduce((a, b) => a * b, 1);
