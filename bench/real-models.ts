@@ -89,10 +89,15 @@ function sourceOf(entry: ManifestEntry): string {
   return 'torchvision' in entry.source ? `torchvision ${entry.source.torchvision} (${entry.source.variant})` : `${entry.source.package} ${entry.source.file.split('/').pop()}`;
 }
 
+/** The text of bench/real-models.md; written there when every model of the manifest ran. */
+export function realModelsPage(manifest: Manifest, rows: RealModelRow[], command: string): string {
+  const text = `# Real-world models\n\nMeasured by \`${command}\` on ${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores (${cpus()[0]?.model ?? '?'}).\n\n${realModelsSection(manifest, rows)}\n`;
+  if (rows.length === manifest.models.length) writeFileSync('bench/real-models.md', text);
+  return text;
+}
+
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const names = process.argv.slice(2);
   const { manifest, rows } = await benchRealModels(names);
-  const text = `# Real-world models\n\nMeasured by \`npx tsx bench/real-models.ts\` on ${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores (${cpus()[0]?.model ?? '?'}).\n\n${realModelsSection(manifest, rows)}\n`;
-  process.stdout.write(text);
-  if (!names.length) writeFileSync('bench/real-models.md', text);
+  process.stdout.write(realModelsPage(manifest, rows, `npx tsx bench/real-models.ts ${names.join(' ')}`.trim()));
 }

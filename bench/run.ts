@@ -6,9 +6,10 @@ import { ftm } from '../rewrites/index.js';
 import { ACCURACY_HEADER, benchAccuracy } from './accuracy.js';
 import { compareLatency } from './latency.js';
 import { benchProfile, PROFILE_BENCH_HEADER } from './profile.js';
+import { benchRealModels, realModelsPage } from './real-models.js';
 import { benchTrainingSpeed, fixtureTraining, trainingSpeedTable } from './training-speed.js';
 
-/** `npm run bench`: prints each benchmark's table and writes them all to bench/results.md. */
+/** `npm run bench`: prints each benchmark's table and writes them all to bench/results.md (the real-model manifest's to bench/real-models.md). */
 const threads = cpus().length;
 const sections: string[] = [];
 
@@ -48,6 +49,9 @@ sections.push(
     trainingSpeedTable(speed),
 );
 
-const text = `# Benchmarks\n\nMeasured by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores (${cpus()[0]?.model ?? '?'}).\n\n${sections.join('\n\n')}\n\nDistillation runs (\`npx tsx bench/distill.ts ...\`) are in [distill-results.md](distill-results.md).\n`;
+const real = await benchRealModels();
+process.stdout.write(realModelsPage(real.manifest, real.rows, 'npm run bench'));
+
+const text = `# Benchmarks\n\nMeasured by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores (${cpus()[0]?.model ?? '?'}).\n\n${sections.join('\n\n')}\n\nDistillation runs (\`npx tsx bench/distill.ts ...\`) are in [distill-results.md](distill-results.md); the real-model manifest's table (\`npx tsx bench/real-models.ts\`) in [real-models.md](real-models.md).\n`;
 process.stdout.write(text);
 writeFileSync('bench/results.md', text);
