@@ -7,6 +7,7 @@ import { ACCURACY_HEADER, benchAccuracy } from './accuracy.js';
 import { compareLatency } from './latency.js';
 import { benchProfile, PROFILE_BENCH_HEADER } from './profile.js';
 import { benchRealModels, realModelsPage } from './real-models.js';
+import { benchFixturesAccuracy } from './fixtures-accuracy.js';
 import { benchTrainingSpeed, fixtureTraining, trainingSpeedTable } from './training-speed.js';
 
 /** `npm run bench`: prints each benchmark's table and writes them all to bench/results.md (the real-model manifest's to bench/real-models.md). */
@@ -48,6 +49,9 @@ sections.push(
     'training graph: forward, loss and backward; backward = training graph − fed forward.\n\n' +
     trainingSpeedTable(speed),
 );
+
+// Every fixture, ratio, rule and seed: long; its tables go to bench/fixtures-accuracy.md.
+process.stdout.write(await benchFixturesAccuracy({ threads }));
 
 const real = await benchRealModels();
 process.stdout.write(realModelsPage(real.manifest, real.rows, 'npm run bench'));

@@ -69,10 +69,10 @@ export class Runner {
     return this.session.outputNames;
   }
 
-  /** Runs the model on `feeds`; returns the outputs named in `fetch` (default: all of them). */
-  async run(feeds: Record<string, FloatTensor>, fetch: readonly string[] = this.outputNames): Promise<Record<string, TensorValue>> {
+  /** Runs the model on `feeds` (float32, or float64 for the fitting's dense algebra); returns the outputs named in `fetch` (default: all of them). */
+  async run(feeds: Record<string, FloatTensor | { data: Float64Array; dims: readonly number[] }>, fetch: readonly string[] = this.outputNames): Promise<Record<string, TensorValue>> {
     const inputs: Record<string, ort.Tensor> = {};
-    for (const [name, t] of Object.entries(feeds)) inputs[name] = new ort.Tensor('float32', t.data, t.dims);
+    for (const [name, t] of Object.entries(feeds)) inputs[name] = t.data instanceof Float64Array ? new ort.Tensor('float64', t.data, t.dims) : new ort.Tensor('float32', t.data, t.dims);
     let results: ort.InferenceSession.ReturnType;
     try {
       results = await this.session.run(inputs, [...fetch]);
