@@ -156,22 +156,40 @@ function distillSection(r: CompressPageReport): string {
   ].join('\n');
 }
 
-/** The closed-form fit against the distilled student on the validation samples, and which one the job kept. */
+/**
+ * The closed-form fit against the distilled student: on the validation samples (which decided) and, where the report
+ * has them, on the held-out samples (which did not), and which one the job kept.
+ */
 function comparison(r: CompressPageReport, d: Distilled): string {
   const rows = [
-    { name: 'closed-form fit', key: 'closed-form', score: d.validationBefore },
-    { name: `distilled (step ${d.keptStep})`, key: 'distilled', score: d.validationAfter },
+    { name: 'closed-form fit', key: 'closed-form', score: d.validationBefore, heldOut: d.heldOut?.closedForm?.[0] },
+    { name: `distilled (step ${d.keptStep})`, key: 'distilled', score: d.validationAfter, heldOut: d.heldOut?.distilled?.[0] },
   ].filter((x) => x.score);
   if (!rows.length) return '';
-  const samples = r.samples.validation === undefined ? '' : ` (${r.samples.validation} samples)`;
+  const held = rows.some((x) => x.heldOut);
+  const agreement = (x: number | null | undefined) => (x === null || x === undefined ? '' : percent(x));
   const table = htmlTable({
     id: 'comparison-table',
-    header: ['student', `validation loss${samples}`, 'top-1 agreement', 'relative error', 'kept'],
-    numeric: [1, 2, 3],
-    rows: rows.map((x) => [x.name, decimals(x.score.loss, 4), x.score.top1Agreement === null ? '' : percent(x.score.top1Agreement), decimals(x.score.relativeError, 4), d.kept === x.key ? 'kept' : '']),
+    header: [
+      'student',
+      `validation loss (${r.samples.validation} samples)`,
+      'validation top-1 agreement',
+      'validation relative error',
+      ...(held ? [`held-out top-1 agreement (${r.samples.heldOut} samples)`, 'held-out PSNR (dB)'] : []),
+      'kept',
+    ],
+    numeric: held ? [1, 2, 3, 4, 5] : [1, 2, 3],
+    rows: rows.map((x) => [
+      x.name,
+      decimals(x.score.loss, 4),
+      agreement(x.score.top1Agreement),
+      decimals(x.score.relativeError, 4),
+      ...(held ? [agreement(x.heldOut?.top1Agreement), decimals(x.heldOut?.psnr, 1)] : []),
+      d.kept === x.key ? 'kept' : '',
+    ]),
     rowClass: (i) => (d.kept === rows[i].key ? 'chosen' : ''),
   });
-  const why = d.kept === undefined ? '' : `<p class="note">The job keeps the distilled student only if its validation loss is lower than the closed-form fit's: it kept the ${d.kept === 'distilled' ? 'distilled student' : 'closed-form fit'}.</p>`;
+  const why = d.kept === undefined ? '' : `<p class="note">The job keeps the distilled student only if its validation loss is lower than the closed-form fit's: it kept the ${d.kept === 'distilled' ? 'distilled student' : 'closed-form fit'}. The held-out samples took no part in the choice.</p>`;
   return `<h3>Closed-form fit vs distilled</h3>\n${table}\n${why}`;
 }
 
