@@ -3,12 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ftm } from '../rewrites/index.js';
-import { countParams, DataType, dryRun, loadModel, saveModel, Tensor, type Graph, type Model, type Value } from '../src/index.js';
+import { compressModel, countParams, DataType, dryRun, loadModel, saveModel, Tensor, type Graph, type Model, type Value } from '../src/index.js';
 import { intakeModel } from '../src/intake/intake.js';
 import { halfToFloat } from '../src/intake/rules/cast-half-constant.js';
 import { modelWithInput, randomFloats, randomWeight } from './helpers/build.js';
 import { cli } from './helpers/cli.js';
 import { expectCode } from './helpers/errors.js';
+import { memoryCalibration } from './helpers/memory-calib.js';
 import { runOnce } from './helpers/ort.js';
 import { pythonOnnxMissing, runOracle } from './helpers/python.js';
 
@@ -187,6 +188,17 @@ describe('PP-OCR (paddle2onnx exports: every weight a Constant)', () => {
     expect(ops(model)).not.toContain('BatchNormalization');
     expect(await maxRelativeDiff(original, model, [2, 3, 48, 192])).toBeLessThan(1e-4);
     if (!pythonOnnxMissing) expect(checkerErrors([model])).toEqual([null]);
+  });
+
+  it('cls: the main job compresses it, reports what intake did, and its ratio is of the parameters the file holds', async () => {
+    const original = loadModel(CLS);
+    const calib = memoryCalibration('x', [3, 48, 96], randomFloats(40 * 3 * 48 * 96, 3));
+    const { model, report } = await compressModel(original, calib, { rule: ftm, targetRatio: 0.7, bestEffort: true, distill: false, batchSize: 20 });
+    expect(report.intake.changes.batchNormsFolded).toBe(original.graph.nodes.filter((n) => n.opType === 'BatchNormalization').length);
+    expect(report.paramsBefore).toBe(countParams(original.graph));
+    expect(report.paramsAfter).toBe(countParams(model.graph));
+    expect(report.achievedRatio).toBeLessThanOrEqual(0.71);
+    expect(report.layers.filter((l) => l.rewritten).length).toBeGreaterThan(0);
   });
 
   it.skipIf(pythonOnnxMissing)('inspect counts the parameters the file holds (the onnx package counts the same)', () => {
