@@ -158,9 +158,9 @@ describe('attributes that break ONNX rules: E_MODEL_INVALID naming the node and 
     ['a TENSOR without its tensor', { name: 'value', type: AttrType.TENSOR }, /"value" is declared TENSOR but holds no value/],
     ['a SPARSE_TENSOR without its tensor', { name: 'sparse_value', type: AttrType.SPARSE_TENSOR }, /"sparse_value" is declared SPARSE_TENSOR but holds no value/],
     ['a TYPE_PROTO without its type', { name: 'type', type: AttrType.TYPE_PROTO }, /"type" is declared TYPE_PROTO but holds no value/],
-    ['GRAPHS holding a single graph', { name: 'body', type: AttrType.GRAPHS, g: { name: 'sub' } }, /"body" is declared GRAPHS but holds a GRAPH value/],
-    ['TENSORS holding an int', { name: 'values', type: AttrType.TENSORS, i: 3 }, /"values" is declared TENSORS but holds a INT value/],
-    ['no type and two values', { name: 'alpha', f: 0.5, i: 2 }, /"alpha" is declared FLOAT but holds a INT value/],
+    ['GRAPHS holding a single graph', { name: 'body', type: AttrType.GRAPHS, g: { name: 'sub' } }, /"body" is declared GRAPHS but holds a value of kind GRAPH/],
+    ['TENSORS holding an int', { name: 'values', type: AttrType.TENSORS, i: 3 }, /"values" is declared TENSORS but holds a value of kind INT/],
+    ['no type and two values', { name: 'alpha', f: 0.5, i: 2 }, /"alpha" is declared FLOAT but holds a value of kind INT/],
   ])('%s', (_, attribute, message) => {
     const e = expectCode(() => loadModel(withAttribute(attribute)), 'E_MODEL_INVALID');
     expect(e.message).toMatch(message);

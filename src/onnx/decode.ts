@@ -138,7 +138,7 @@ function checkPayload(a: OnnxTypes.IAttributeProto, attr: Attribute, node: Node,
   if (!own && attr.type !== AttrType.UNDEFINED) return; // unknown type: kept whole, as read
   const bad = (message: string) => ftmError('E_MODEL_INVALID', `attribute "${attr.name}" ${message}`, `${ctx.where}: node ${node.label}`);
   const stray = Object.values(PAYLOAD).find((p) => p !== own && holds(a, p));
-  if (stray) throw bad(`${own ? `is declared ${own.kind}` : 'has no type'} but holds a ${stray.kind} value`);
+  if (stray) throw bad(`${own ? `is declared ${own.kind}` : 'has no type'} but holds a value of kind ${stray.kind}`);
   if (own && NEEDS_VALUE.has(attr.type) && !holds(a, own) && !has(a, 'refAttrName')) {
     throw bad(`is declared ${own.kind} but holds no value (field ${String(own.field)} is absent)`);
   }
