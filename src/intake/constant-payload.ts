@@ -15,10 +15,10 @@ const PAYLOADS: Record<string, number> = {
 };
 
 /**
- * The tensor a Constant node holds, or why it is kept as a node (a sparse or string payload: no rule reads those).
+ * The tensor a Constant node holds; undefined for a sparse or string payload, which stays a node (no rule reads those).
  * A Constant without exactly one well-typed payload is not a valid model: a typed error naming the node.
  */
-export function constantPayload(node: Node): Tensor | { keep: string } {
+export function constantPayload(node: Node): Tensor | undefined {
   const payloads = node.attributes.filter((a) => a.name in PAYLOADS);
   const expected = `exactly one of ${Object.keys(PAYLOADS).join(', ')}`;
   if (payloads.length !== 1) {
@@ -32,7 +32,7 @@ export function constantPayload(node: Node): Tensor | { keep: string } {
   return toTensor(a);
 }
 
-function toTensor(a: Attribute): Tensor | { keep: string } {
+function toTensor(a: Attribute): Tensor | undefined {
   switch (a.name) {
     case 'value':
       return a.value as Tensor;
@@ -44,9 +44,7 @@ function toTensor(a: Attribute): Tensor | { keep: string } {
       return Tensor.int64([], [a.value as Int]);
     case 'value_ints':
       return Tensor.int64([(a.value as Int[]).length], a.value as Int[]);
-    case 'sparse_value':
-      return { keep: 'a sparse payload (kept as a Constant node)' };
     default:
-      return { keep: 'a string payload (kept as a Constant node)' };
+      return undefined;
   }
 }

@@ -1,7 +1,6 @@
 import { convGeometry } from '../../ir/conv.js';
 import { onnxOpset } from '../../ir/model.js';
 import type { Node } from '../../ir/node.js';
-import type { Tensor } from '../../ir/tensor.js';
 import type { Value } from '../../ir/value.js';
 import { defineRule, noMatch, type MatchBase, type NoMatch } from '../../rewrite/rule.js';
 
@@ -49,7 +48,7 @@ function readPads(pad: Node, asInputs: boolean, rank: number): number[] | NoMatc
   if (pad.getString('mode', 'constant') !== 'constant') return noMatch(`the Pad mode is ${pad.getString('mode', 'constant')}`);
   const [, padsIn, valueIn, axesIn] = pad.inputs;
   if (axesIn) return noMatch('the Pad names its axes');
-  const pads = asInputs ? constantInts(padsIn) : pad.getInts('pads');
+  const pads = asInputs ? constantNumbers(padsIn) : pad.getInts('pads');
   const value = asInputs ? (valueIn ? constantNumbers(valueIn) : [0]) : [pad.getFloat('value', 0)];
   if (!pads || pads.length !== 2 * rank) return noMatch('the Pad pads are not constant');
   if (!value || value.some((v) => v !== 0)) return noMatch('the Pad value is not a constant zero');
@@ -58,14 +57,8 @@ function readPads(pad: Node, asInputs: boolean, rank: number): number[] | NoMatc
   return pads;
 }
 
-const constantTensor = (v: Value | null): Tensor | undefined => (v?.isConstant ? v.initializer : undefined);
-
-function constantInts(v: Value | null): number[] | undefined {
-  const t = constantTensor(v);
-  return t && Array.from(t.data as ArrayLike<number | bigint>, Number);
-}
-
+/** The values of a numeric constant (pads, the pad value), or undefined when `v` is not one. */
 function constantNumbers(v: Value | null): number[] | undefined {
-  const t = constantTensor(v);
+  const t = v?.isConstant ? v.initializer : undefined;
   return t && !Array.isArray(t.data) ? Array.from(t.data as ArrayLike<number | bigint>, Number) : undefined;
 }
