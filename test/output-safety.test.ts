@@ -30,6 +30,16 @@ describe('outputs are checked before any work', () => {
   });
 });
 
+describe('profile --json and --html are checked and written the same way', () => {
+  it('an unwritable page refuses the job before any work, and the JSON report is not written either', () => {
+    const dir = tmp();
+    const r = cli(['profile', FIXTURE, ...CALIB, '--json', join(dir, 'p.json'), '--html', '/proc/ftm-p.html']);
+    expect(r.status).toBe(22);
+    expect(r.stderr.trim()).toMatch(/^ftm-compress: error E_OUTPUT_UNWRITABLE: \/proc\/ftm-p.html: cannot write into \/proc, where the page goes/);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+});
+
 describe('an existing output is replaced; the input only with --force', () => {
   it('rewrite -o over an existing file replaces it; over its input it needs --force', () => {
     const dir = tmp();

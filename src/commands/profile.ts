@@ -4,11 +4,11 @@ import { profilePage } from '../html/profile-page.js';
 import { formatIntake } from '../intake/format.js';
 import { intakeModel } from '../intake/intake.js';
 import { loadModel } from '../onnx/load.js';
-import { assertWritable } from '../onnx/save.js';
 import { selectLayers } from '../profile/layers.js';
 import { formatProfile } from '../profile/format.js';
 import { profileModel } from '../profile/profile.js';
-import { writeTextAtomic } from '../report/write-text.js';
+import { checkOutputs } from '../output/check.js';
+import { writeOutputs } from '../output/transaction.js';
 import { calibrationFromArgs, withCalibOptions, type CalibArgs } from './calib-options.js';
 import { progressReporter } from './progress.js';
 
@@ -47,7 +47,11 @@ export const profileCommand: CommandModule<object, ProfileArgs> = {
       .option('quiet', { type: 'boolean', default: false, describe: 'No progress lines on stderr' }) as unknown as Argv<ProfileArgs>,
   handler: async (args) => {
     const { model, report: intake } = intakeModel(loadModel(args.model));
-    for (const file of [args.json, args.html]) if (file) assertWritable(model, file);
+    const outputs = [
+      ...(args.json ? [{ path: args.json, what: 'JSON report' }] : []),
+      ...(args.html ? [{ path: args.html, what: 'page' }] : []),
+    ];
+    checkOutputs(outputs, model.path);
     if (args.htmlLayer !== undefined) selectLayers(model, [args.htmlLayer]);
     const calib = await calibrationFromArgs(args, model);
     const progress = args.quiet ? undefined : progressReporter('profile', 'samples');
@@ -66,8 +70,10 @@ export const profileCommand: CommandModule<object, ProfileArgs> = {
     } finally {
       progress?.stop();
     }
-    if (args.json) writeTextAtomic(args.json, `${JSON.stringify(report)}\n`);
-    if (args.html) writeTextAtomic(args.html, profilePage(report, args.htmlLayer));
+    writeOutputs([
+      ...(args.json ? [{ path: args.json, what: 'JSON report', data: `${JSON.stringify(report)}\n` }] : []),
+      ...(args.html ? [{ path: args.html, what: 'page', data: profilePage(report, args.htmlLayer) }] : []),
+    ]);
     process.stdout.write(args.json === '' ? `${JSON.stringify(report)}\n` : `${formatProfile(report)}\n${formatIntake(intake)}\n`);
   },
 };

@@ -61,11 +61,6 @@ export function modelFiles(model: Model, path: string, options: SaveOptions = {}
   return [...data, { path, what: 'model', data: bytes }];
 }
 
-/** Checks early, before long work, that `saveModel(model, path)` could write there (see checkOutputs). */
-export function assertWritable(model: Model, path: string, force = false): void {
-  checkOutputs([{ path, what: 'output', mayReplaceInput: force }], model.path);
-}
-
 function estimatedSize(model: Model): number {
   let total = 0;
   for (const v of model.graph.initializers) total += v.initializer!.byteLength;
