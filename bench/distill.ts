@@ -18,7 +18,7 @@ import { gunzipSync } from 'node:zlib';
 import { ftm } from '../rewrites/index.js';
 import { calibrationFromArray, loadCalibration, readPreprocessFile, sampleIndices } from '../src/calib/index.js';
 import type { CalibrationSet } from '../src/calib/types.js';
-import type { DistillReport } from '../src/distill/index.js';
+import type { CompressDistillReport } from '../src/compress/compress.js';
 import { compressModel, DEFAULT_DISTILL_STEPS, loadModel } from '../src/index.js';
 import { formatTable } from '../src/report/table.js';
 import { fashionTestSet } from './fashion-test.js';
@@ -52,7 +52,7 @@ export interface DistillBenchResult {
   closedForm: number;
   distilled: number;
   compressSeconds: number;
-  report: DistillReport;
+  report: CompressDistillReport;
 }
 
 /** `count` Fashion-MNIST training images, a seeded sample, preprocessed as the fixture: (x/255 − 0.286)/0.353. */
@@ -106,7 +106,7 @@ export async function benchDistill(options: DistillBenchOptions = {}): Promise<D
     },
   });
   const compressSeconds = (performance.now() - t0) / 1000;
-  const report = compressReport.distill as DistillReport;
+  const report = compressReport.distill as CompressDistillReport;
   const distilled = await top1(student, test.data, test.labels, threads);
   log(`step breakdown ms: ${JSON.stringify(report.timing.stepBreakdown)}; forward ${report.timing.forwardMs.toFixed(1)} ms`);
   log(`distilled: ${report.steps} steps in ${report.timing.seconds.toFixed(1)} s, test top-1 ${pct(distilled)} (kept step ${report.keptStep}); compress ${compressSeconds.toFixed(1)} s`);
@@ -115,7 +115,7 @@ export async function benchDistill(options: DistillBenchOptions = {}): Promise<D
 
 const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
 
-export const DISTILL_BENCH_HEADER = ['calib', 'trained', 'budget', 'steps', 'steps/s', 'step ms', 'forward ms', 'step/forward', 'teacher', 'closed-form', 'distilled', 'gain', 'gap to teacher', 'held-out agr. before→after'];
+export const DISTILL_BENCH_HEADER = ['calib', 'trained', 'budget', 'steps', 'steps/s', 'step ms', 'forward ms', 'step/forward', 'teacher', 'closed-form', 'distilled', 'gain', 'gap to teacher', 'validation agr. before→after', 'kept'];
 
 export function distillBenchRow(r: DistillBenchResult, budget: string): string[] {
   const d = r.report;
@@ -135,6 +135,7 @@ export function distillBenchRow(r: DistillBenchResult, budget: string): string[]
     `${((r.distilled - r.closedForm) * 100).toFixed(2)}`,
     `${((r.teacher - r.distilled) * 100).toFixed(2)}`,
     `${agreement(d.validationBefore.top1Agreement)}→${agreement(d.validationAfter.top1Agreement)}`,
+    d.kept,
   ];
 }
 
@@ -180,9 +181,9 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     'forward ms: one forward pass of the student with the trainables fed, on a training batch.\n\n' +
     formatTable(DISTILL_BENCH_HEADER, [distillBenchRow(result, budget)]) +
     `\n\n${stepBreakdown(result)}` +
-    '\n\nloss curve (mean training loss between evaluations, held-out top-1 agreement):\n\n' +
+    '\n\nloss curve (mean training loss between evaluations; validation top-1 agreement and loss):\n\n' +
     formatTable(
-      ['step', 'train loss', 'held-out agreement', 'held-out loss'],
+      ['step', 'train loss', 'validation agreement', 'validation loss'],
       result.report.evaluations.map((e, i) => [String(e.step), i ? result.report.lossCurve[i - 1].loss.toFixed(4) : '-', e.top1Agreement === null ? '-' : pct(e.top1Agreement), e.loss.toFixed(4)]),
     ) +
     '\n';

@@ -77,10 +77,10 @@ export const compressCommand: CommandModule<object, CompressArgs> = {
         .option('distill', { type: 'boolean', default: true, describe: 'end-to-end distillation after the closed-form fit (--no-distill: off)' })
         .option('distill-steps', { type: 'number', describe: `distillation steps (default ${DEFAULT_DISTILL_STEPS})` })
         .option('distill-time', { type: 'number', describe: 'distillation time budget in seconds (stops at the first of steps and time; the result then depends on the machine)' })
-        .option('distill-lr', { type: 'number', default: DEFAULT_DISTILL_LR, describe: 'peak Adam learning rate of the distillation (cosine schedule)' })
+        .option('distill-lr', { type: 'number', default: DEFAULT_DISTILL_LR, describe: 'peak learning rate of the distillation, relative to each weight tensor\'s RMS (warm-up, then cosine decay)' })
         .option('train', { type: 'string', default: 'rewritten', choices: ['rewritten', 'all'], describe: 'what distillation trains: the new weights of rewritten layers, or every float weight' })
         .option('feature-weight', { type: 'number', describe: 'add MSE of each rewritten layer\'s output against the original\'s, with this weight (default 0: off)' })
-        .option('distill-keep', { type: 'string', default: 'last', choices: ['last', 'best'], describe: 'keep the last parameters, or those with the lowest held-out loss (early stopping; see README)' })
+        .option('distill-keep', { type: 'string', default: 'last', choices: ['last', 'best'], describe: 'keep the last parameters, or those with the lowest validation loss (early stopping); either way the job keeps the closed-form fit if distillation did not beat it' })
         .option('augment', { type: 'boolean', describe: 'flip and shift training images during distillation (default: on for image folders, off for .npy)' }),
     ) as unknown as Argv<CompressArgs>,
   handler: async (args) => {
@@ -121,8 +121,8 @@ export const compressCommand: CommandModule<object, CompressArgs> = {
         featureWeight: args.featureWeight,
         keep: args.distillKeep as 'last' | 'best',
       },
-      onWarning: (message) => process.stderr.write(`ftm-compress: warning: ${message}\n`),
       similarity: args.htmlLayer ?? (args.html ? true : undefined),
+      onWarning: (message) => process.stderr.write(`ftm-compress: warning: ${message}\n`),
       onProgress: args.quiet ? undefined : (stage, fraction, detail) => {
         const bar = bars.get(stage) ?? progressReporter(stage, '%');
         bars.set(stage, bar);
