@@ -1,4 +1,5 @@
 import type { CompressReport } from '../compress/compress.js';
+import { formatIntake } from '../intake/format.js';
 import type { LatencyComparison } from '../runtime/latency.js';
 import { barChart } from './bar-chart.js';
 import { card, htmlDocument } from './document.js';
@@ -23,6 +24,7 @@ export function compressPage(r: CompressPageReport): string {
     `<p class="sub">${r.output ? `wrote <code>${escapeHtml(r.output)}</code> · ` : ''}rule <code>${escapeHtml(r.rule)}</code>${knob ? ` (${escapeHtml(knob)})` : ''} · ` +
       `${rewritten} of ${r.layers.length} Conv layers rewritten · fitted on ${count(r.samples.fit)} samples, measured on ${count(r.samples.heldOut)} held-out samples</p>`,
     totals(r),
+    r.intake ? `<p class="note" id="intake">${escapeHtml(formatIntake(r.intake))}.</p>` : '',
     parametersSection(r),
     similaritySection(r),
     distillSection(r),
