@@ -76,22 +76,25 @@ function decodeGraph(g: OnnxTypes.IGraphProto, parent: Graph | undefined, ctx: C
 }
 
 /** Where each kind of attribute keeps its value (AttributeProto), and whether that field is repeated. */
-const PAYLOAD: Record<number, { field: keyof OnnxTypes.IAttributeProto; repeated: boolean; kind: string }> = {
-  [AttrType.FLOAT]: { field: 'f', repeated: false, kind: 'FLOAT' },
-  [AttrType.INT]: { field: 'i', repeated: false, kind: 'INT' },
-  [AttrType.STRING]: { field: 's', repeated: false, kind: 'STRING' },
-  [AttrType.TENSOR]: { field: 't', repeated: false, kind: 'TENSOR' },
-  [AttrType.GRAPH]: { field: 'g', repeated: false, kind: 'GRAPH' },
-  [AttrType.SPARSE_TENSOR]: { field: 'sparseTensor', repeated: false, kind: 'SPARSE_TENSOR' },
-  [AttrType.TYPE_PROTO]: { field: 'tp', repeated: false, kind: 'TYPE_PROTO' },
-  [AttrType.FLOATS]: { field: 'floats', repeated: true, kind: 'FLOATS' },
-  [AttrType.INTS]: { field: 'ints', repeated: true, kind: 'INTS' },
-  [AttrType.STRINGS]: { field: 'strings', repeated: true, kind: 'STRINGS' },
-  [AttrType.TENSORS]: { field: 'tensors', repeated: true, kind: 'TENSORS' },
-  [AttrType.GRAPHS]: { field: 'graphs', repeated: true, kind: 'GRAPHS' },
-  [AttrType.SPARSE_TENSORS]: { field: 'sparseTensors', repeated: true, kind: 'SPARSE_TENSORS' },
-  [AttrType.TYPE_PROTOS]: { field: 'typeProtos', repeated: true, kind: 'TYPE_PROTOS' },
+const PAYLOAD: Record<number, { field: keyof OnnxTypes.IAttributeProto; repeated: boolean }> = {
+  [AttrType.FLOAT]: { field: 'f', repeated: false },
+  [AttrType.INT]: { field: 'i', repeated: false },
+  [AttrType.STRING]: { field: 's', repeated: false },
+  [AttrType.TENSOR]: { field: 't', repeated: false },
+  [AttrType.GRAPH]: { field: 'g', repeated: false },
+  [AttrType.SPARSE_TENSOR]: { field: 'sparseTensor', repeated: false },
+  [AttrType.TYPE_PROTO]: { field: 'tp', repeated: false },
+  [AttrType.FLOATS]: { field: 'floats', repeated: true },
+  [AttrType.INTS]: { field: 'ints', repeated: true },
+  [AttrType.STRINGS]: { field: 'strings', repeated: true },
+  [AttrType.TENSORS]: { field: 'tensors', repeated: true },
+  [AttrType.GRAPHS]: { field: 'graphs', repeated: true },
+  [AttrType.SPARSE_TENSORS]: { field: 'sparseTensors', repeated: true },
+  [AttrType.TYPE_PROTOS]: { field: 'typeProtos', repeated: true },
 };
+
+/** AttrType's names by number, for messages. */
+const KIND: Record<number, string> = Object.fromEntries(Object.entries(AttrType).map(([name, n]) => [n, name]));
 
 /** Scalars and lists may be absent (proto3 defaults, empty lists); a tensor, graph or type has no default. */
 const NEEDS_VALUE = new Set<number>([AttrType.TENSOR, AttrType.GRAPH, AttrType.SPARSE_TENSOR, AttrType.TYPE_PROTO]);
@@ -130,17 +133,16 @@ function decodeAttribute(a: OnnxTypes.IAttributeProto, node: Node, graph: Graph,
 
 /**
  * An attribute holds its value in the field of its type and in no other (onnx's checker rule): a value elsewhere
- * would be dropped on save, and a tensor, graph or type that is absent has nothing to stand in for it. A reference
- * to a function's attribute (ref_attr_name) has no value of its own.
+ * would be dropped on save, and a tensor, graph or type that is absent has nothing to stand in for it.
  */
 function checkPayload(a: OnnxTypes.IAttributeProto, attr: Attribute, node: Node, ctx: Ctx): void {
   const own = PAYLOAD[attr.type];
   if (!own && attr.type !== AttrType.UNDEFINED) return; // unknown type: kept whole, as read
   const bad = (message: string) => ftmError('E_MODEL_INVALID', `attribute "${attr.name}" ${message}`, `${ctx.where}: node ${node.label}`);
-  const stray = Object.values(PAYLOAD).find((p) => p !== own && holds(a, p));
-  if (stray) throw bad(`${own ? `is declared ${own.kind}` : 'has no type'} but holds a value of kind ${stray.kind}`);
-  if (own && NEEDS_VALUE.has(attr.type) && !holds(a, own) && !has(a, 'refAttrName')) {
-    throw bad(`is declared ${own.kind} but holds no value (field ${String(own.field)} is absent)`);
+  const stray = Object.entries(PAYLOAD).find(([, p]) => p !== own && holds(a, p));
+  if (stray) throw bad(`${own ? `is declared ${KIND[attr.type]}` : 'has no type'} but holds a value of kind ${KIND[Number(stray[0])]}`);
+  if (own && NEEDS_VALUE.has(attr.type) && !holds(a, own)) {
+    throw bad(`is declared ${KIND[attr.type]} but holds no value (field ${String(own.field)} is absent)`);
   }
 }
 
