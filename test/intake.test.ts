@@ -139,6 +139,20 @@ describe('model intake', () => {
     expect(checkerErrors([intakeModel(exporterForms()).model, intakeModel(sharedConstants()).model])).toEqual([null, null]);
   });
 
+  it('raises opset 10 converting only what changed by 11 (Clip-6, not the Slice-10 that already takes inputs)', async () => {
+    const { model, g, x } = modelWithInput([1, 4, 3, 3], 10);
+    g.name = 'opset-10';
+    const clip = g.addNode({ op: 'Clip', inputs: [x], attrs: { min: { float: -0.5 }, max: { float: 0.5 } } }).outputs[0]!;
+    const int = (name: string, v: number) => g.addInitializer(name, Tensor.int64([1], [v]));
+    const y = g.addNode({ op: 'Slice', inputs: [clip, int('starts', 1), int('ends', 3), int('axes', 1)], outputs: ['y'] }).outputs[0]!;
+    g.outputs.push(floatOutput(y, [1, 2, 3, 3]));
+    const { model: raised, changes, report } = intakeModel(model);
+    expect(report.opset).toEqual({ before: 10, after: 11 });
+    expect(changes.opsConverted).toBe(1);
+    expect(await maxRelativeDiff(model, raised, [1, 4, 3, 3])).toBe(0);
+    if (!pythonOnnxMissing) expect(checkerErrors([raised])).toEqual([null]);
+  });
+
   it('leaves forms it cannot fold exactly: training-mode BN, computed BN parameters, a Mul that broadcasts across space', () => {
     const { model, g, x } = modelWithInput([1, 2, 4, 4], 14);
     const conv = (name: string, input: Value) => g.addNode({ op: 'Conv', inputs: [input, randomWeight(g, `${name}_w`, [2, 2, 1, 1], 1)], name }).outputs[0]!;

@@ -21,10 +21,11 @@ const UNCHANGED = new Set([
   'Tile', 'Transpose', 'Unsqueeze', 'Where',
 ]);
 
-/** Operators whose attributes became inputs by opset 11: how to rewrite a node of the older form in place. */
-const CONVERT: Record<string, (node: Node, graph: Graph) => void> = {
+/** Operators whose attributes became inputs by opset 11: the opset of the new form, and how to rewrite a node of the
+ * older form in place. */
+const CONVERT: Record<string, { since: number; convert: (node: Node, graph: Graph) => void }> = {
   // Clip-6 → Clip-11: min and max become optional scalar inputs.
-  Clip: (node, graph) => {
+  Clip: { since: 11, convert: (node, graph) => {
     const bound = (name: string) => {
       const a = node.attr(name);
       return a ? graph.addInitializer(`${node.name ?? 'clip'}/${name}`, Tensor.float32([], [a.value as number])) : null;
@@ -33,17 +34,17 @@ const CONVERT: Record<string, (node: Node, graph: Graph) => void> = {
     node.attributes = node.attributes.filter((a) => a.name !== 'min' && a.name !== 'max');
     node.setInput(1, min);
     node.setInput(2, max);
-  },
+  } },
   // Pad-2 → Pad-11: pads and the constant value become inputs.
-  Pad: (node, graph) => {
+  Pad: { since: 11, convert: (node, graph) => {
     const pads = node.getInts('pads') ?? [];
     const value = node.attr('value');
     node.attributes = node.attributes.filter((a) => a.name !== 'pads' && a.name !== 'value');
     node.setInput(1, graph.addInitializer(`${node.name ?? 'pad'}/pads`, Tensor.int64([pads.length], pads)));
     if (value) node.setInput(2, graph.addInitializer(`${node.name ?? 'pad'}/value`, Tensor.float32([], [value.value as number])));
-  },
+  } },
   // Slice-1 → Slice-10: starts, ends and axes become int64 inputs.
-  Slice: (node, graph) => {
+  Slice: { since: 10, convert: (node, graph) => {
     const ints = (name: string) => {
       const v = node.getInts(name);
       return v ? graph.addInitializer(`${node.name ?? 'slice'}/${name}`, Tensor.int64([v.length], v)) : null;
@@ -53,7 +54,7 @@ const CONVERT: Record<string, (node: Node, graph: Graph) => void> = {
     node.setInput(1, starts);
     node.setInput(2, ends);
     if (axes) node.setInput(3, axes);
-  },
+  } },
 };
 
 /**
@@ -69,8 +70,9 @@ export function raiseOpset(model: Model): number | undefined {
   if (!nodes.every((n) => !n.isOnnxDomain || UNCHANGED.has(n.opType) || (n.opType in CONVERT && convertible(n)))) return undefined;
   let converted = 0;
   for (const node of nodes) {
-    if (!node.isOnnxDomain || !(node.opType in CONVERT)) continue;
-    CONVERT[node.opType](node, node.graph ?? model.graph);
+    const step = node.isOnnxDomain ? CONVERT[node.opType] : undefined;
+    if (!step || opset >= step.since) continue;
+    step.convert(node, node.graph ?? model.graph);
     converted++;
   }
   for (const o of model.opsetImport) if (!o.domain || o.domain === 'ai.onnx') o.version = INTAKE_OPSET;
