@@ -1,6 +1,12 @@
-import { DEFAULT_DAMPING, ftmError, relativeError, solveDamped, targetSpread, type FitSolveOptions, type PatchStats } from '../src/index.js';
+import { dampedFactor, DEFAULT_DAMPING, ftmError, KroneckerProducts, relativeError, solveDamped, targetSpread, type FitSolveOptions, type PatchStats } from '../src/index.js';
 import { GATE_AT_ZERO, type FtmWeights } from './ftm-init.js';
 import type { FtmLayout } from './ftm-layout.js';
+import { conjugateGradients } from './ftm-pcg.js';
+
+export interface FtmSolveOptions extends FitSolveOptions {
+  /** How the P̃ step is solved: a factorization per group, or batched conjugate gradients (default: by size). */
+  pointwise?: 'direct' | 'cg';
+}
 
 export interface FtmFit {
   /** Module-form weights, gates zero: write them with setFtmParams (either form). */
@@ -19,202 +25,386 @@ export interface FtmFit {
  * P̃_j = [P_j, bp_j] (pointwise weights and bias; the bias acts on the zero-padded constant channel) and D_j is the
  * depthwise kernel. Original channel c, copy t of group j, is y_c ≈ a_c·u_j + s_c with a_c = scale[c]·(t > 0 ? σ(0) : 1)
  * and s_c = shift[c]. The loss separates over groups; in each group, starting from `init`, every round solves
- *   (1) P̃_j given D_j, a, s: one damped (C_in+1)² system,
+ *   (1) P̃_j given D_j, a, s: a damped (C_in+1)² system, by preconditioned conjugate gradients from the current P̃_j,
  *   (2) D_j given P̃_j, a, s: one damped k² system (then D_j is scaled to unit norm, P̃_j takes the scale),
  *   (3) a_c, s_c given u_j: a 1-D regression of y_c on u_j per channel, all from the statistics.
- * Every step minimizes the loss exactly in its block (up to the ridge), so the error never grows. Pure float64.
+ * Every step lowers the loss in its block (exactly for (2) and (3); (1) stops at a small residual or an iteration cap,
+ * and conjugate gradients from the current point never raise it), so the error never grows. Pure float64.
+ *
+ * All groups share the statistics, so each round runs as a few batched products of the patch Gram matrix with the
+ * groups' Kronecker kernels on onnxruntime (KroneckerProducts), not as a factorization per group: the cost per round is
+ * (conjugate-gradient steps + 1) GEMMs of K² × m, K = (C_in+1)·k², m groups.
  * Options: `iterations` rounds per group (default 8); a group stops early when a round lowers its error by less than
  * the fraction `tolerance` (default 1e-7); `damping` is the ridge of the P̃ and D solves (see solveDamped).
  */
-export function fitFtmLayer(stats: PatchStats, init: FtmWeights, layout: FtmLayout, k2: number, cin: number, options: FitSolveOptions = {}): FtmFit {
+export async function fitFtmLayer(stats: PatchStats, init: FtmWeights, layout: FtmLayout, k2: number, cin: number, options: FtmSolveOptions = {}): Promise<FtmFit> {
   const { iterations = 8, tolerance = 1e-7, damping = DEFAULT_DAMPING } = options;
+  const pointwise = options.pointwise ?? (k2 > 1 && cin + 1 <= DIRECT_MAX_CHANNELS ? 'direct' : 'cg');
   checkShapes(stats, init, layout, k2, cin);
-  const q = new Quadratic(stats);
-  const reference = targetSpread(stats);
-  const rounds = Array.from({ length: iterations + 1 }, () => 0);
-  const weights: FtmWeights = {
-    pw: new Float32Array(init.pw.length),
-    pwBias: new Float32Array(init.pwBias.length),
-    dw: new Float32Array(init.dw.length),
-    gates: init.gates.map((g) => new Float32Array(g.length)),
-    scale: new Float32Array(init.scale.length),
-    shift: new Float32Array(init.shift.length),
-  };
-  layout.groups.forEach((channels, j) => {
-    const p = Float64Array.from({ length: cin + 1 }, (_, i) => (i < cin ? init.pw[j * cin + i] : init.pwBias[j]));
-    const d = Float64Array.from(init.dw.subarray(j * k2, (j + 1) * k2));
-    const a = Float64Array.from(channels, (c, t) => init.scale[c] * gateFactor(t));
-    const s = Float64Array.from(channels, (c) => init.shift[c]);
-    let loss = q.groupLoss(kron(p, d), channels, a, s);
-    rounds[0] += loss;
+  const state = new LayerState(stats, init, layout, k2, cin);
+  const products = KroneckerProducts.create(state.gram(), cin + 1, k2, { threads: options.threads });
+  try {
+    const reference = targetSpread(stats);
+    const all = layout.groups.map((_, j) => j);
+    await state.refresh(products, all);
+    const rounds = [state.total(all)];
+    let active = all;
     for (let it = 1; it <= iterations; it++) {
-      const before = loss;
-      const alpha = a.reduce((n, v) => n + v * v, 0);
-      let aw: Float64Array | undefined;
-      if (alpha > 0) {
-        const g = q.target(channels, a, s);
-        p.set(solveDamped(q.blockSystem(d, 'p', alpha).m, contract(g, d, 'p'), cin + 1, damping));
-        const forD = q.blockSystem(p, 'd', alpha);
-        d.set(solveDamped(forD.m, contract(g, p, 'd'), k2, damping));
-        aw = forD.times(d);
-        const norm = Math.hypot(...d);
-        if (norm > 0) {
-          d.forEach((v, i) => (d[i] = v / norm));
-          p.forEach((v, i) => (p[i] = v * norm));
-        }
+      const before = active.map((j) => state.loss[j]);
+      const solving = active.filter((j) => state.alpha(j) > 0);
+      if (solving.length) {
+        const targets = new Map(solving.map((j) => [j, state.target(j)]));
+        await state.solvePointwise(products, solving, targets, damping, pointwise);
+        await state.solveDepthwise(products, solving, targets, damping);
       }
-      loss = q.fitAffine(kron(p, d), channels, a, s, aw);
-      rounds[it] += loss;
-      if (before - loss <= tolerance * before) {
-        for (let rest = it + 1; rest <= iterations; rest++) rounds[rest] += loss;
+      for (const j of active) state.fitAffine(j);
+      active = active.filter((j, i) => before[i] - state.loss[j] > tolerance * before[i]);
+      rounds.push(state.total(all));
+      if (!active.length) {
+        while (rounds.length <= iterations) rounds.push(rounds[rounds.length - 1]);
         break;
       }
     }
-    for (let i = 0; i < cin; i++) weights.pw[j * cin + i] = p[i];
-    weights.pwBias[j] = p[cin];
-    weights.dw.set(d, j * k2);
-    channels.forEach((c, t) => {
-      weights.scale[c] = a[t] / gateFactor(t);
-      weights.shift[c] = s[t];
-    });
-  });
-  const history = rounds.map((r) => relativeError(r, reference));
-  return { weights, errorBefore: history[0], errorAfter: history[history.length - 1], history };
+    const history = rounds.map((r) => relativeError(r, reference));
+    return { weights: state.weights(), errorBefore: history[0], errorAfter: history[history.length - 1], history };
+  } finally {
+    await products.release();
+  }
 }
+
+/**
+ * Up to this many input channels (+1) a k×k layer's P̃ step factorizes each group's system (K² + n³/3 per group in
+ * TypeScript, exact); above, the groups' systems are solved together by conjugate gradients whose products are batched
+ * GEMMs on onnxruntime. 1×1 layers always take conjugate gradients: their preconditioner is their exact system.
+ */
+const DIRECT_MAX_CHANNELS = 160;
+
+/**
+ * The conjugate-gradient P̃ step stops at this relative residual or after this many products: the alternating rounds
+ * refine a warm start, so a step that lowers the loss most of the way is worth more than an exact one.
+ */
+const PCG_RESIDUAL = 1e-6;
+const PCG_MAX_STEPS = 10;
 
 /** The gate's factor on copy t of a prime map while the fusion weights are zero. */
 const gateFactor = (t: number) => (t === 0 ? 1 : GATE_AT_ZERO);
 
-/** w = p ⊗ d: entry c·k² + κ is p[c]·d[κ]. */
-function kron(p: Float64Array, d: Float64Array): Float64Array {
-  const w = new Float64Array(p.length * d.length);
-  for (let c = 0; c < p.length; c++) for (let k = 0; k < d.length; k++) w[c * d.length + k] = p[c] * d[k];
-  return w;
-}
-
-/** (I ⊗ d)ᵀ g when solving for p (sum over taps), (p ⊗ I)ᵀ g when solving for d (sum over channels). */
-function contract(g: Float64Array, other: Float64Array, solveFor: 'p' | 'd'): Float64Array {
-  const k2 = solveFor === 'p' ? other.length : g.length / other.length;
-  const channels = g.length / k2;
-  const out = new Float64Array(solveFor === 'p' ? channels : k2);
-  for (let c = 0; c < channels; c++)
-    for (let k = 0; k < k2; k++) {
-      if (solveFor === 'p') out[c] += other[k] * g[c * k2 + k];
-      else out[k] += other[c] * g[c * k2 + k];
-    }
-  return out;
-}
-
-/** The loss of a layer as quadratic forms in its PatchStats (patch entries 0..K−1, the always-1 entry K). */
-class Quadratic {
-  private readonly size: number;
+/**
+ * The weights of every group and the quadratic forms of the loss in the statistics (patch entries 0..K−1, K = n·k²,
+ * n = C_in + 1; the always-1 entry K). Batched vectors are column-major in the group: p is n × m, d is k² × m.
+ */
+class LayerState {
+  readonly n: number;
+  readonly t: number;
+  readonly m: number;
   private readonly k: number;
-  private readonly cout: number;
-  private readonly k2: number;
+  /** P̃ (n × m) and D (t × m). */
+  readonly p: Float64Array;
+  readonly d: Float64Array;
+  /** a_c and s_c, per original channel. */
+  private readonly a: Float64Array;
+  private readonly s: Float64Array;
+  /** A·w_j for the current w_j = p_j ⊗ d_j, K per group (group j at j·K). */
+  private readonly aw: Float64Array;
+  readonly loss: Float64Array;
+  /** τ[κ, κ'] = Σ_c A[c·t+κ, c·t+κ']: trace((I⊗d)ᵀA(I⊗d)) = dᵀτd. */
+  private readonly tau: Float64Array;
+  /** Solves with Ā + λI, Ā = the mean over taps of A's channel blocks: the preconditioner of the P̃ step. */
+  private readonly preconditioner: ((b: Float64Array) => Float64Array) | undefined;
+  private readonly meanTrace: number;
+  private readonly gateSizes: number[];
 
-  constructor(private readonly stats: PatchStats) {
-    this.size = stats.size;
-    this.k = stats.size - 1;
-    this.cout = stats.cout;
-    this.k2 = stats.k2;
+  constructor(
+    private readonly stats: PatchStats,
+    init: FtmWeights,
+    private readonly layout: FtmLayout,
+    k2: number,
+    cin: number,
+  ) {
+    const n = (this.n = cin + 1), t = (this.t = k2), m = (this.m = layout.m);
+    this.gateSizes = init.gates.map((g) => g.length);
+    this.k = n * t;
+    this.p = new Float64Array(n * m);
+    this.d = new Float64Array(t * m);
+    for (let j = 0; j < m; j++) {
+      for (let c = 0; c < n; c++) this.p[c * m + j] = c < cin ? init.pw[j * cin + c] : init.pwBias[j];
+      for (let q = 0; q < t; q++) this.d[q * m + j] = init.dw[j * t + q];
+    }
+    this.a = new Float64Array(layout.channels);
+    this.s = new Float64Array(layout.channels);
+    layout.groups.forEach((channels) =>
+      channels.forEach((c, i) => {
+        this.a[c] = init.scale[c] * gateFactor(i);
+        this.s[c] = init.shift[c];
+      }),
+    );
+    this.aw = new Float64Array(this.k * m);
+    this.loss = new Float64Array(m);
+    const { xx, size } = stats;
+    this.tau = new Float64Array(t * t);
+    const mean = new Float64Array(n * n);
+    for (let c = 0; c < n; c++)
+      for (let q = 0; q < t; q++) {
+        const row = (c * t + q) * size;
+        for (let q2 = 0; q2 < t; q2++) this.tau[q * t + q2] += xx[row + c * t + q2];
+        for (let c2 = 0; c2 < n; c2++) mean[c * n + c2] += xx[row + c2 * t + q] / t;
+      }
+    let trace = 0;
+    for (let c = 0; c < n; c++) trace += mean[c * n + c];
+    this.meanTrace = trace;
+    this.preconditioner = dampedFactor(mean, n, DEFAULT_DAMPING);
   }
 
-  /** g = Σ_c a_c (Σ X y_c − s_c Σ X), restricted to the patch entries: the right-hand side of the w-problem. */
-  target(channels: number[], a: Float64Array, s: Float64Array): Float64Array {
-    const { xx, xy } = this.stats;
-    const g = new Float64Array(this.k);
-    channels.forEach((c, t) => {
-      for (let r = 0; r < this.k; r++) g[r] += a[t] * (xy[r * this.cout + c] - s[t] * xx[r * this.size + this.k]);
-    });
+  /** The patch block of Σ XXᵀ, K × K. */
+  gram(): Float64Array {
+    const { k } = this;
+    const { xx, size } = this.stats;
+    const a = new Float64Array(k * k);
+    for (let r = 0; r < k; r++) a.set(xx.subarray(r * size, r * size + k), r * k);
+    return a;
+  }
+
+  alpha(j: number): number {
+    return this.layout.groups[j].reduce((sum, c) => sum + this.a[c] * this.a[c], 0);
+  }
+
+  total(groups: number[]): number {
+    return groups.reduce((sum, j) => sum + this.loss[j], 0);
+  }
+
+  /** A·w_j and the loss of the groups, from one batched product (at the start). */
+  async refresh(products: KroneckerProducts, groups: number[]): Promise<void> {
+    const pj = this.columns(this.p, this.n, groups);
+    const { columns } = await products.products(pj, this.columns(this.d, this.t, groups), { columns: true });
+    groups.forEach((j, i) => this.setApplied(j, columns!, i, groups.length, this.dOf(j)));
+    for (const j of groups) this.loss[j] = this.groupLoss(j, this.moments(j));
+  }
+
+  /** g_j = Σ_c a_c (Σ X y_c − s_c Σ X) over the group's channels, restricted to the patch entries. */
+  target(j: number): Float64Array {
+    const { k } = this;
+    const { xx, xy, size, cout } = this.stats;
+    const g = new Float64Array(k);
+    for (const c of this.layout.groups[j]) {
+      const [a, s] = [this.a[c], this.s[c]];
+      for (let r = 0; r < k; r++) g[r] += a * (xy[r * cout + c] - s * xx[r * size + k]);
+    }
     return g;
   }
 
-  /**
-   * α · (I ⊗ d)ᵀ A (I ⊗ d), (C_in+1)², when solving for p; α · (p ⊗ I)ᵀ A (p ⊗ I), k², when solving for d. A is the
-   * patch block of Σ X Xᵀ; costs K² + K·(size of the result's side). `times(v)` is A·w for w = p ⊗ v (or v ⊗ d) from
-   * the intermediate A·(p ⊗ I) (or A·(I ⊗ d)), in K·(size of v) instead of K².
-   */
-  blockSystem(other: Float64Array, solveFor: 'p' | 'd', alpha: number): { m: Float64Array; times: (v: Float64Array) => Float64Array } {
-    const { xx } = this.stats;
-    const { k, k2, size } = this;
-    const channels = k / k2;
-    const n = solveFor === 'p' ? channels : k2;
-    // t[r, i] = Σ over the other factor's index of A[r, ·] times the other factor
-    const t = new Float64Array(k * n);
-    for (let r = 0; r < k; r++) {
-      const row = r * size;
-      const out = r * n;
-      for (let c = 0; c < channels; c++) {
-        const at = row + c * k2;
-        if (solveFor === 'p') {
-          let acc = 0;
-          for (let tap = 0; tap < k2; tap++) acc += xx[at + tap] * other[tap];
-          t[out + c] = acc;
-        } else {
-          const f = other[c];
-          for (let tap = 0; tap < k2; tap++) t[out + tap] += xx[at + tap] * f;
+  /** Step (1) for the groups: α (I⊗d)ᵀA(I⊗d) P̃ + δP̃ = (I⊗d)ᵀ g, from the current P̃. */
+  async solvePointwise(products: KroneckerProducts, groups: number[], targets: Map<number, Float64Array>, damping: number, solver: 'direct' | 'cg'): Promise<void> {
+    const { n, t } = this;
+    const live = groups.filter((j) => this.dTauD(j) > 0);
+    for (const j of groups) if (!live.includes(j)) for (let c = 0; c < n; c++) this.p[c * this.m + j] = 0; // M = 0: the minimum-norm answer
+    if (!live.length || !this.preconditioner) return;
+    if (solver === 'direct') {
+      for (const j of live) {
+        const solution = solveDamped(this.pointwiseSystem(j), this.contract(targets.get(j)!, this.dOf(j)), n, damping);
+        for (let c = 0; c < n; c++) this.p[c * this.m + j] = solution[c];
+      }
+      return;
+    }
+    const count = live.length;
+    const coef = live.map((j) => {
+      const trace = this.dTauD(j), alpha = this.alpha(j);
+      return { alpha, ridge: (damping * alpha * trace) / n, scale: (alpha * trace) / this.meanTrace };
+    });
+    const d = this.columns(this.d, t, live);
+    const b = new Float64Array(n * count), x = this.columns(this.p, n, live), hx = new Float64Array(n * count);
+    live.forEach((j, i) => {
+      const g = targets.get(j)!, dj = this.dOf(j);
+      const mp = this.contract(this.aw.subarray(j * this.k, (j + 1) * this.k), dj); // M_j p_j from A·w_j
+      for (let c = 0; c < n; c++) {
+        let v = 0;
+        for (let q = 0; q < t; q++) v += dj[q] * g[c * t + q];
+        b[c * count + i] = v;
+        hx[c * count + i] = coef[i].alpha * mp[c] + coef[i].ridge * x[c * count + i];
+      }
+    });
+    const solution = await conjugateGradients({
+      size: n,
+      columns: count,
+      residual: PCG_RESIDUAL,
+      maxSteps: PCG_MAX_STEPS,
+      b,
+      x,
+      hx,
+      apply: async (v, which) => {
+        const sub = (data: Float64Array, rows: number) => Float64Array.from({ length: rows * which.length }, (_, e) => data[Math.floor(e / which.length) * count + which[e % which.length]]);
+        const { contracted } = await products.products(v, sub(d, t), { contracted: true });
+        const out = contracted!;
+        which.forEach((col, i) => {
+          for (let c = 0; c < n; c++) out[c * which.length + i] = coef[col].alpha * out[c * which.length + i] + coef[col].ridge * v[c * which.length + i];
+        });
+        return out;
+      },
+      precondition: (r, which) => {
+        const z = this.preconditioner!(r);
+        which.forEach((col, i) => {
+          for (let c = 0; c < n; c++) z[c * which.length + i] /= coef[col].scale;
+        });
+        return z;
+      },
+    });
+    live.forEach((j, i) => {
+      for (let c = 0; c < n; c++) this.p[c * this.m + j] = solution[c * count + i];
+    });
+  }
+
+  /** α (I⊗d)ᵀA(I⊗d) for group j, n × n, from the statistics: K² multiply-adds. */
+  private pointwiseSystem(j: number): Float64Array {
+    const { n, t } = this;
+    const { xx, size } = this.stats;
+    const d = this.dOf(j), alpha = this.alpha(j);
+    const m = new Float64Array(n * n);
+    for (let c = 0; c < n; c++)
+      for (let q = 0; q < t; q++) {
+        const f = alpha * d[q];
+        if (f === 0) continue;
+        const row = (c * t + q) * size;
+        for (let c2 = 0; c2 < n; c2++) {
+          let v = 0;
+          for (let q2 = 0; q2 < t; q2++) v += xx[row + c2 * t + q2] * d[q2];
+          m[c * n + c2] += f * v;
         }
       }
-    }
-    const m = new Float64Array(n * n);
-    for (let c = 0; c < channels; c++)
-      for (let tap = 0; tap < k2; tap++) {
-        const r = c * k2 + tap;
-        const [i, f] = solveFor === 'p' ? [c, other[tap]] : [tap, other[c]];
-        for (let j = 0; j < n; j++) m[i * n + j] += alpha * f * t[r * n + j];
+    return m;
+  }
+
+  /** Step (2) for the groups: α (P̃⊗I)ᵀA(P̃⊗I) D = (P̃⊗I)ᵀ g (exact, k² per group), then ‖D‖ = 1; keeps A·w. */
+  async solveDepthwise(products: KroneckerProducts, groups: number[], targets: Map<number, Float64Array>, damping: number): Promise<void> {
+    const { n, t, k } = this;
+    const count = groups.length;
+    const { columns } = await products.products(this.columns(this.p, n, groups), this.columns(this.d, t, groups), { columns: true });
+    const cols = columns!;
+    groups.forEach((j, i) => {
+      const pj = this.pOf(j), g = targets.get(j)!, alpha = this.alpha(j);
+      const system = new Float64Array(t * t), rhs = new Float64Array(t);
+      for (let c = 0; c < n; c++) {
+        const f = pj[c];
+        if (f === 0) continue;
+        for (let q = 0; q < t; q++) {
+          rhs[q] += f * g[c * t + q];
+          for (let q2 = 0; q2 < t; q2++) system[q * t + q2] += alpha * f * cols[(q2 * k + c * t + q) * count + i];
+        }
       }
-    const times = (v: Float64Array) => {
-      const out = new Float64Array(k);
-      for (let r = 0; r < k; r++) for (let j = 0; j < n; j++) out[r] += t[r * n + j] * v[j];
-      return out;
-    };
-    return { m, times };
+      const dj = solveDamped(system, rhs, t, damping);
+      this.setApplied(j, cols, i, count, dj);
+      const norm = Math.hypot(...dj);
+      for (let q = 0; q < t; q++) this.d[q * this.m + j] = norm > 0 ? dj[q] / norm : dj[q];
+      if (norm > 0) for (let c = 0; c < n; c++) this.p[c * this.m + j] *= norm;
+    });
   }
 
-  /** The moments of u = wᵀX: Σu, Σu², Σ u·y_c (per channel of the whole layer); `aw` = A·w when already known. */
-  private moments(w: Float64Array, aw?: Float64Array): { su: number; suu: number; suy: Float64Array } {
-    const { xx, xy } = this.stats;
-    const { k, size, cout } = this;
-    let su = 0, suu = 0;
-    const suy = new Float64Array(cout);
-    for (let r = 0; r < k; r++) {
-      const wr = w[r];
-      if (wr === 0) continue;
-      const row = r * size;
-      let ar = 0;
-      if (aw) ar = aw[r];
-      else for (let q = 0; q < k; q++) ar += xx[row + q] * w[q];
-      suu += wr * ar;
-      su += wr * xx[row + k];
-      for (let c = 0; c < cout; c++) suy[c] += wr * xy[r * cout + c];
+  /** Step (3): a_c, s_c = the least-squares regression of y_c on u_j (in place); updates the group's loss. */
+  fitAffine(j: number): void {
+    const mo = this.moments(j);
+    const { xy, count: n } = this.stats;
+    const varU = mo.suu - (mo.su * mo.su) / n;
+    for (const c of this.layout.groups[j]) {
+      const sy = xy[this.k * this.stats.cout + c];
+      const cov = mo.suy.get(c)! - (mo.su * sy) / n;
+      this.a[c] = varU > 1e-12 * Math.max(mo.suu, Number.MIN_VALUE) ? cov / varU : 0;
+      this.s[c] = (sy - this.a[c] * mo.su) / n;
     }
-    return { su, suu, suy };
+    this.loss[j] = this.groupLoss(j, mo);
   }
 
-  private channelLoss(c: number, a: number, s: number, m: { su: number; suu: number; suy: Float64Array }): number {
-    const { yy, xy, count } = this.stats;
-    const sy = xy[this.k * this.cout + c];
-    return yy[c] - 2 * (a * m.suy[c] + s * sy) + a * a * m.suu + 2 * a * s * m.su + s * s * count;
+  weights(): FtmWeights {
+    const { n, t, m } = this;
+    const cin = n - 1;
+    const out: FtmWeights = {
+      pw: new Float32Array(m * cin),
+      pwBias: new Float32Array(m),
+      dw: new Float32Array(m * t),
+      gates: this.gateSizes.map((size) => new Float32Array(size)),
+      scale: new Float32Array(this.layout.channels),
+      shift: new Float32Array(this.layout.channels),
+    };
+    for (let j = 0; j < m; j++) {
+      for (let c = 0; c < cin; c++) out.pw[j * cin + c] = this.p[c * m + j];
+      out.pwBias[j] = this.p[cin * m + j];
+      for (let q = 0; q < t; q++) out.dw[j * t + q] = this.d[q * m + j];
+    }
+    this.layout.groups.forEach((channels) =>
+      channels.forEach((c, i) => {
+        out.scale[c] = this.a[c] / gateFactor(i);
+        out.shift[c] = this.s[c];
+      }),
+    );
+    return out;
+  }
+
+  /** The moments of u = wᵀX: Σu, Σu² (from A·w), Σ u·y_c for the group's channels. */
+  private moments(j: number): { su: number; suu: number; suy: Map<number, number> } {
+    const { k, t } = this;
+    const { xx, xy, size, cout } = this.stats;
+    const pj = this.pOf(j), dj = this.dOf(j), aw = this.aw.subarray(j * k, (j + 1) * k);
+    const channels = this.layout.groups[j];
+    let su = 0, suu = 0;
+    const suy = new Float64Array(channels.length);
+    for (let r = 0; r < k; r++) {
+      const w = pj[Math.floor(r / t)] * dj[r % t];
+      if (w === 0) continue;
+      suu += w * aw[r];
+      su += w * xx[r * size + k];
+      channels.forEach((c, i) => (suy[i] += w * xy[r * cout + c]));
+    }
+    return { su, suu, suy: new Map(channels.map((c, i) => [c, suy[i]])) };
   }
 
   /** Σ over the group's channels of ‖y_c − a_c·u − s_c‖². */
-  groupLoss(w: Float64Array, channels: number[], a: Float64Array, s: Float64Array, m = this.moments(w)): number {
-    return channels.reduce((sum, c, t) => sum + this.channelLoss(c, a[t], s[t], m), 0);
+  private groupLoss(j: number, mo: { su: number; suu: number; suy: Map<number, number> }): number {
+    const { yy, xy, count, cout } = this.stats;
+    return this.layout.groups[j].reduce((sum, c) => {
+      const [a, s] = [this.a[c], this.s[c]];
+      const sy = xy[this.k * cout + c];
+      return sum + yy[c] - 2 * (a * mo.suy.get(c)! + s * sy) + a * a * mo.suu + 2 * a * s * mo.su + s * s * count;
+    }, 0);
   }
 
-  /** Sets a_c, s_c to the least-squares regression of y_c on u (in place) and returns the group's loss. */
-  fitAffine(w: Float64Array, channels: number[], a: Float64Array, s: Float64Array, aw?: Float64Array): number {
-    const m = this.moments(w, aw);
-    const { xy, count } = this.stats;
-    const n = count;
-    const varU = m.suu - (m.su * m.su) / n;
-    channels.forEach((c, t) => {
-      const sy = xy[this.k * this.cout + c];
-      const cov = m.suy[c] - (m.su * sy) / n;
-      a[t] = varU > 1e-12 * Math.max(m.suu, Number.MIN_VALUE) ? cov / varU : 0;
-      s[t] = (sy - a[t] * m.su) / n;
-    });
-    return this.groupLoss(w, channels, a, s, m);
+  /** A·(p_j ⊗ d) from the batched columns A (p_j ⊗ I) (column i of `count`). */
+  private setApplied(j: number, cols: Float64Array, i: number, count: number, d: Float64Array): void {
+    const { k, t } = this;
+    const aw = this.aw.subarray(j * k, (j + 1) * k);
+    aw.fill(0);
+    for (let q = 0; q < t; q++) {
+      const f = d[q];
+      if (f === 0) continue;
+      const base = q * k;
+      for (let r = 0; r < k; r++) aw[r] += f * cols[(base + r) * count + i];
+    }
+  }
+
+  /** (I ⊗ d)ᵀ v: the sum over taps. */
+  private contract(v: Float64Array, d: Float64Array): Float64Array {
+    const { n, t } = this;
+    const out = new Float64Array(n);
+    for (let c = 0; c < n; c++) for (let q = 0; q < t; q++) out[c] += d[q] * v[c * t + q];
+    return out;
+  }
+
+  private dTauD(j: number): number {
+    const d = this.dOf(j), { t } = this;
+    let v = 0;
+    for (let q = 0; q < t; q++) for (let q2 = 0; q2 < t; q2++) v += d[q] * this.tau[q * t + q2] * d[q2];
+    return v;
+  }
+
+  private pOf(j: number): Float64Array {
+    return Float64Array.from({ length: this.n }, (_, c) => this.p[c * this.m + j]);
+  }
+
+  private dOf(j: number): Float64Array {
+    return Float64Array.from({ length: this.t }, (_, q) => this.d[q * this.m + j]);
+  }
+
+  /** The columns `groups` of a rows × m matrix, as rows × groups.length. */
+  private columns(data: Float64Array, rows: number, groups: number[]): Float64Array {
+    const out = new Float64Array(rows * groups.length);
+    for (let r = 0; r < rows; r++) groups.forEach((j, i) => (out[r * groups.length + i] = data[r * this.m + j]));
+    return out;
   }
 }
 

@@ -94,8 +94,8 @@ function fitPlan(match: FtmMatch, geometry: ConvGeometry): FitPlan {
     input: match.x,
     target: match.y.name,
     patches: { cin, cout, geometry },
-    solve(stats, params, options) {
-      const fit = fitFtmLayer(stats, readFtmParams(params, match.layout, cin, k2, match.conv.label), match.layout, k2, cin, options);
+    async solve(stats, params, options) {
+      const fit = await fitFtmLayer(stats, readFtmParams(params, match.layout, cin, k2, match.conv.label), match.layout, k2, cin, options);
       setFtmParams(params, fit.weights, match.layout);
       return { errorBefore: fit.errorBefore, errorAfter: fit.errorAfter };
     },

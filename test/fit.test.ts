@@ -197,7 +197,7 @@ describe('fitting one FTM layer', () => {
 
     const noise = (a: Float32Array, seed: number, amount: number) => a.map((v, i) => v + amount * randomFloats(a.length, seed)[i]);
     const init = { ...exact, pw: noise(exact.pw, 31, 0.3), pwBias: noise(exact.pwBias, 32, 0.3), dw: noise(exact.dw, 33, 0.3), scale: noise(exact.scale, 34, 0.3), shift: noise(exact.shift, 35, 0.3) };
-    const fit = fitFtmLayer(stats, init, layout, 9, cin, { iterations: 60 });
+    const fit = await fitFtmLayer(stats, init, layout, 9, cin, { iterations: 60 });
     expect(fit.errorBefore).toBeGreaterThan(0.05);
     expect(fit.errorAfter).toBeLessThan(1e-6);
     for (let i = 1; i < fit.history.length; i++) expect(fit.history[i]).toBeLessThanOrEqual(fit.history[i - 1] * (1 + 1e-9));

@@ -18,16 +18,29 @@ export const DEFAULT_DAMPING = 1e-6;
  * once for all of them, and x has the shape of b.
  */
 export function solveDamped(m: Float64Array, b: Float64Array, n: number, damping = DEFAULT_DAMPING): Float64Array {
-  if (m.length !== n * n || n === 0 || b.length % n !== 0) {
-    throw new RangeError(`solveDamped: expected a ${n}×${n} matrix and a multiple of ${n} values, found ${m.length} and ${b.length}`);
-  }
+  if (b.length % n !== 0) throw new RangeError(`solveDamped: expected a multiple of ${n} values, found ${b.length}`);
+  const solve = dampedFactor(m, n, damping);
+  return solve ? solve(b) : new Float64Array(b.length);
+}
+
+/**
+ * The Cholesky factorization of M + δ·I (δ as in solveDamped), as a function solving it for right-hand sides given later
+ * (n values, or n×k row-major); undefined when M is zero (trace ≤ 0), whose minimum-norm solutions are 0.
+ */
+export function dampedFactor(m: Float64Array, n: number, damping = DEFAULT_DAMPING): ((b: Float64Array) => Float64Array) | undefined {
+  if (m.length !== n * n || n === 0) throw new RangeError(`solveDamped: expected a ${n}×${n} matrix, found ${m.length} values`);
   let trace = 0;
   for (let i = 0; i < n; i++) trace += m[i * n + i];
-  if (!(trace > 0)) return new Float64Array(b.length);
+  if (!(trace > 0)) return undefined;
   let delta = (damping * trace) / n;
   for (let attempt = 0; attempt < 30; attempt++, delta = Math.max(delta * 10, (1e-15 * trace) / n)) {
     const l = cholesky(m, n, delta);
-    if (l) return substitute(l, b, n);
+    if (l) {
+      return (b: Float64Array) => {
+        if (b.length % n !== 0) throw new RangeError(`solveDamped: expected a multiple of ${n} values, found ${b.length}`);
+        return substitute(l, b, n);
+      };
+    }
   }
   throw new RangeError('solveDamped: the matrix is not positive semi-definite (or holds NaN)');
 }

@@ -91,7 +91,7 @@ export async function fitSequential(teacher: Model, student: Model, records: rea
   if (mode !== 'sequential' && mode !== 'independent') throw ftmError('E_USAGE', `expected mode "sequential" or "independent", found "${String(mode)}"`);
   if (calib.count === 0) throw ftmError('E_CALIB_EMPTY', 'expected calibration samples, found none');
   const targets = fitTargets(teacher, student, records);
-  const solveOptions: FitSolveOptions = { iterations: options.iterations, tolerance: options.tolerance, damping: options.damping };
+  const solveOptions: FitSolveOptions = { iterations: options.iterations, tolerance: options.tolerance, damping: options.damping, threads };
   const layers: LayerFitReport[] = [];
   let passes = 0;
   const segmented = mode === 'sequential' ? await segmentedRuns(teacher, student, targets, calib, { threads, batchSize }, options.memoryBudget ?? DEFAULT_MEMORY_BUDGET) : undefined;
@@ -113,7 +113,7 @@ export async function fitSequential(teacher: Model, student: Model, records: rea
       pairs = captureBatches(calib, { x, y }, { threads, batchSize, onBatch });
     }
     const stats = await collectLayerStats(pairs, plan.patches, { threads, where });
-    const { errorBefore, errorAfter } = plan.solve(stats, record.params, solveOptions);
+    const { errorBefore, errorAfter } = await plan.solve(stats, record.params, solveOptions);
     segmented?.student.release([plan.input.name]);
     segmented?.teacher.release([plan.target]);
     layers.push({ layer: where, rule: record.rule, target: plan.target, errorBefore, errorAfter, positions: stats.count, seconds: (performance.now() - t0) / 1000 });

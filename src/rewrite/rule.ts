@@ -63,6 +63,8 @@ export interface FitSolveOptions {
   tolerance?: number;
   /** Relative ridge of the least-squares solves (default DEFAULT_DAMPING, see solveDamped). */
   damping?: number;
+  /** onnxruntime threads for solves that batch their algebra there (default: the machine's cores). */
+  threads?: number;
 }
 
 /** Relative output errors ‖Y − Ŷ‖² / ‖Y − mean Y‖² of the fitted layer on its statistics, before and after the solve. */
@@ -84,7 +86,7 @@ export interface FitPlan {
   /** Input channels, output channels and conv geometry (2-D, group 1) mapping `input` to `target`: the patches to collect. */
   patches: PatchLayer;
   /** Fits the proposal's params (in place) from the statistics of `patches` over (student input, teacher target). */
-  solve(stats: PatchStats, params: Params, options: FitSolveOptions): FitResult;
+  solve(stats: PatchStats, params: Params, options: FitSolveOptions): FitResult | Promise<FitResult>;
 }
 
 /**
