@@ -9,7 +9,7 @@ import type { CalibrationSet } from '../src/calib/types.js';
 import { encodeModel, inspectModel, loadModel, Tensor, type Model } from '../src/index.js';
 import { profileCommand } from '../src/commands/profile.js';
 import { maxWeightMatching, type WeightedEdge } from '../src/profile/matching.js';
-import { groupChannels } from '../src/profile/pairing.js';
+import { EXACT_PAIRING_MAX_CHANNELS, exactPairs, groupChannels, nearOptimalPairs } from '../src/profile/pairing.js';
 import { profileModel, type ProfileOptions } from '../src/profile/profile.js';
 import type { LayerReport } from '../src/profile/report.js';
 import { modelWithInput, randomFloats, randomWeight } from './helpers/build.js';
@@ -204,6 +204,28 @@ describe('pairing', () => {
         for (const g of groups) for (const h of g.ghosts) expect(psnr[h * c + g.prime]).toBeGreaterThanOrEqual(psnr[g.prime * c + h]);
       }
     }
+  });
+
+  it('above EXACT_PAIRING_MAX_CHANNELS, S = 2 pairs near-optimally: every channel paired once, within a few percent of the exact matching', () => {
+    const c = 301; // odd: one channel stays alone
+    // similarities as of real maps: R² of the Gram matrix of random low-rank features, with near-copies
+    const r = 12;
+    const f = randomFloats(c * r, 7);
+    for (let i = 0; i < 40; i++) for (let k = 0; k < r; k++) f[(i + 40) * r + k] = f[i * r + k] + 0.05 * f[(i + 200) * r + k];
+    const g = (i: number, j: number) => f.subarray(i * r, (i + 1) * r).reduce((s, v, k) => s + v * f[j * r + k], 0);
+    const sim = Float64Array.from({ length: c * c }, (_, e) => {
+      const [i, j] = [Math.floor(e / c), e % c];
+      return i === j ? 1 : g(i, j) ** 2 / (g(i, i) * g(j, j));
+    });
+    const total = (mate: Int32Array) => mate.reduce((s, j, i) => s + (j > i ? sim[i * c + j] : 0), 0);
+    const near = nearOptimalPairs(sim, c);
+    expect(near.filter((j) => j === -1)).toHaveLength(1);
+    near.forEach((j, i) => j >= 0 && expect(near[j]).toBe(i));
+    const [exact, approximate] = [total(exactPairs(sim, c)), total(near)];
+    console.log(`C=${c}: exact matching ${exact.toFixed(4)}, near-optimal ${approximate.toFixed(4)}, gap ${((100 * (exact - approximate)) / exact).toFixed(2)}%`);
+    expect(approximate).toBeLessThanOrEqual(exact + 1e-9);
+    expect(approximate).toBeGreaterThan(0.95 * exact);
+    expect(EXACT_PAIRING_MAX_CHANNELS).toBeLessThan(1000);
   });
 
   it('greedy S > 2 recovers planted groups', () => {
