@@ -24,6 +24,7 @@ interface RewriteArgs {
   output: string;
   force: boolean;
   json: boolean;
+  intake: boolean;
   profile?: string;
   ratioS?: number;
 }
@@ -83,13 +84,14 @@ export const rewriteCommand: CommandModule<object, RewriteArgs> = {
       .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'where to write the rewritten model' })
       .option('force', { type: 'boolean', default: false, describe: 'allow overwriting the input model' })
       .option('json', { type: 'boolean', default: false, describe: 'print the record as JSON' })
+      .option('intake', { type: 'boolean', default: true, describe: 'canonicalize the model first (docs/intake.md); --no-intake: rewrite it as written' })
       .option('ratio-s', { type: 'number', describe: 'ftm: channels per prime map (shorthand for --option s=N)' })
       .option('profile', { type: 'string', describe: 'a `profile --json` report: its channel pairing and ghost scales seed the rule' }),
   handler: async (args) => {
     const rule = await resolveRule(args.rule);
     const loaded = loadModel(args.model);
     checkOutputs([{ path: args.output, what: 'model', mayReplaceInput: args.force }], loaded.path);
-    const { model, report: intake } = intakeModel(loaded);
+    const { model, report: intake } = args.intake ? intakeModel(loaded) : { model: loaded, report: undefined };
     const layers = args.layers === 'all' ? undefined : args.layers.split(',').map((s) => s.trim()).filter(Boolean);
     const stats = args.profile ? statsFromProfile(readProfile(args.profile)) : undefined;
     const ruleOptions = parseOptions(args.option);
@@ -104,14 +106,14 @@ export const rewriteCommand: CommandModule<object, RewriteArgs> = {
       output: args.output,
       rule: rule.name,
       // Of the model as given: intake's folds count as the compression they are.
-      paramsBefore: intake.params.before,
+      paramsBefore: intake?.params.before ?? result.paramsBefore,
       paramsAfter: folded?.paramsAfter ?? result.paramsAfter,
       records: result.records.map(({ params: _p, fit: _f, ...r }) => r),
-      intake,
+      ...(intake ? { intake } : {}),
     };
     if (args.json) return void process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
     const fired = result.records.filter((r) => r.status === 'fired').length;
-    process.stdout.write(`${formatTable(['layer', 'rule', 'status', 'reason'], result.records.map(recordRow))}\n\n${formatIntake(intake)}\n`);
+    process.stdout.write(`${formatTable(['layer', 'rule', 'status', 'reason'], result.records.map(recordRow))}\n\n${intake ? `${formatIntake(intake)}\n` : ''}`);
     process.stdout.write(
       `${rule.name}: ${fired} of ${result.records.length} layers rewritten; parameters ${summary.paramsBefore.toLocaleString('en-US')} → ` +
         `${summary.paramsAfter.toLocaleString('en-US')} (ratio ${(summary.paramsAfter / summary.paramsBefore).toFixed(3)}); wrote ${args.output}\n`,
