@@ -26,7 +26,8 @@ export const DEFAULT_DISTILL_STEPS = 600;
 /** The peak learning rate, relative to each tensor's RMS (see tensorLrScales; chosen in bench/trust.md). */
 export const DEFAULT_DISTILL_LR = 1e-2;
 
-/** Divergence: the training loss above this many times the starting loss, for DIVERGENCE_PATIENCE of the budget. */
+/** Divergence: the training loss above this many times the starting loss, for DIVERGENCE_PATIENCE of the step budget
+ * (at least 3 steps; 10 with a time budget only, whose steps are not known in advance). */
 const DIVERGENCE_FACTOR = 4;
 const DIVERGENCE_PATIENCE = 0.05;
 
@@ -212,7 +213,7 @@ export async function distill(teacher: Model, student: Model, records: readonly 
     const forwardMs = await medianMs(5, () => evaluator.forward(probe.data, probe.count, params));
     const evalEvery = options.evalEvery ?? Math.max(25, 10 * Math.ceil(validation.count / batchSize));
     const warmup = options.warmup ?? warmupShare(stepBudget);
-    const watch = new DivergenceWatch({ factor: DIVERGENCE_FACTOR, patience: Math.max(3, Math.round(DIVERGENCE_PATIENCE * (stepBudget ?? 200))) });
+    const watch = new DivergenceWatch({ factor: DIVERGENCE_FACTOR, patience: stepBudget === undefined ? 10 : Math.max(3, Math.round(DIVERGENCE_PATIENCE * stepBudget)) });
 
     const before = await evaluator.score(params);
     const evaluations: ({ step: number } & HeldOutScore)[] = [{ step: 0, ...before }];
