@@ -55,10 +55,10 @@ const MAX_ROUNDS = 8;
 /**
  * Model intake: turns the forms exporters write into the form the rewrite rules expect, without changing what the
  * model computes (up to float rounding of the folds). An opset below 11 is raised when no operator's meaning changes
- * (the FTM rule emits opset-11 Slices), initializers stop being graph inputs too, Constants become initializers, Identities of constants go,
- * shared layer weights get private copies, and a canonicalization rule set (BatchNormalization, per-channel Mul/Add
- * and zero Pads folded into convs, float16 weight Casts) runs to a fixed point on the public rule API. The caller's
- * model is not changed.
+ * (the FTM rule emits opset-11 Slices), initializers stop being graph inputs too, Constants become initializers,
+ * Identities of constants go, shared layer weights get private copies, and a canonicalization rule set
+ * (BatchNormalization, per-channel Mul/Add and zero Pads folded into convs, float16 weight Casts) runs to a fixed point
+ * on the public rule API. The caller's model is not changed (docs/intake.md).
  */
 export function intakeModel(model: Model): { model: Model; changes: IntakeChanges; report: IntakeReport } {
   let current = loadModel(encodeModel(model));
@@ -81,13 +81,13 @@ export function intakeModel(model: Model): { model: Model; changes: IntakeChange
     current = result.model;
     // A fold replaces a conv by one new conv, which may be folded again in the same round: the last one takes the
     // original layer's name, which users pass to --layers.
-    const original = new Map<string, string>();
+    const layerName = new Map<string, string>();
     for (const r of fired) {
       changes[RULE_COUNTS[r.rule]]++;
-      const name = original.get(r.node) ?? r.node;
-      if (named.has(name) && r.newNodes?.length === 1) original.set(r.newNodes[0], name);
+      const name = layerName.get(r.node) ?? r.node;
+      if (named.has(name) && r.newNodes?.length === 1) layerName.set(r.newNodes[0], name);
     }
-    for (const [from, to] of original) renameNode(current, from, to);
+    for (const [from, to] of layerName) renameNode(current, from, to);
   }
   changes.privateCopies += privateCopies(current.graph);
   assertValid(current.graph, 'the model after intake');
