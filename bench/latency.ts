@@ -1,21 +1,11 @@
-import * as ort from 'onnxruntime-node';
-import { encodeModel, type Model } from '../src/index.js';
-import { interleave, median } from './timing.js';
+import { timeInterleaved, type Model } from '../src/index.js';
 
-/** Median onnxruntime latency (ms) of two models on the same input, interleaved, at each batch size. */
-export async function compareLatency(a: Model, b: Model, sampleShape: number[], batches: number[], threads: number, rounds = 60): Promise<{ batch: number; a: number; b: number }[]> {
-  const opts = { intraOpNumThreads: threads, interOpNumThreads: 1 };
-  const [sa, sb] = [await ort.InferenceSession.create(encodeModel(a), opts), await ort.InferenceSession.create(encodeModel(b), opts)];
-  const rows: { batch: number; a: number; b: number }[] = [];
-  try {
-    for (const batch of batches) {
-      const size = sampleShape.reduce((x, y) => x * y, batch);
-      const input = { [sa.inputNames[0]]: new ort.Tensor('float32', new Float32Array(size).map((_, i) => Math.sin(i)), [batch, ...sampleShape]) };
-      const t = await interleave({ a: () => sa.run(input), b: () => sb.run(input) }, batch === 1 ? rounds * 4 : rounds);
-      rows.push({ batch, a: median(t.a), b: median(t.b) });
-    }
-  } finally {
-    await Promise.all([sa.release(), sb.release()]);
-  }
-  return rows;
+/**
+ * Median onnxruntime latency (ms) of two models on the same input at each batch size: the main job's measurement
+ * (interleaved, warm), with a longer budget per model and batch size than the job spends.
+ */
+export async function compareLatency(a: Model, b: Model, sampleShape: number[], batches: number[], threads: number, seconds = 3): Promise<{ batch: number; a: number; b: number }[]> {
+  const inputs = batches.map((batch) => ({ data: new Float32Array(sampleShape.reduce((x, y) => x * y, batch)).map((_, i) => Math.sin(i)), dims: [batch, ...sampleShape] }));
+  const rows = await timeInterleaved(a, b, a.graph.inputs[0].name, inputs, { threads, seconds, maxRuns: 1000 });
+  return rows.map((r) => ({ batch: r.batch, a: r.originalMs, b: r.compressedMs }));
 }

@@ -42,6 +42,6 @@ export { formatCompressReport } from './compress/format.js';
 export { compressPage, type CompressPageReport } from './html/compress-page.js';
 export { profilePage } from './html/profile-page.js';
 export { similarityMap, type SimilarityMap } from './profile/similarity-map.js';
-export { compareLatency, type LatencyComparison, type LatencyOptions } from './runtime/latency.js';
+export { compareLatency, timeInterleaved, type LatencyAtBatch, type LatencyComparison, type LatencyOptions } from './runtime/latency.js';
 export { measureAgreement, type OutputAgreement } from './compress/agreement.js';
 export { refitClassifier, type ClassifierRefit } from './compress/refit-classifier.js';

@@ -13,7 +13,7 @@ import { checkOutputs } from '../output/check.js';
 import { writeOutputs } from '../output/transaction.js';
 import { compressPage } from '../html/compress-page.js';
 import { selectLayers } from '../profile/layers.js';
-import { compareLatency } from '../runtime/latency.js';
+import { compareLatency, type LatencyComparison } from '../runtime/latency.js';
 import { calibrationFromArgs, withCalibOptions, type CalibArgs } from './calib-options.js';
 import { progressReporter, type Progress } from './progress.js';
 
@@ -43,6 +43,8 @@ interface CompressArgs extends CalibArgs {
   distillKeep: string;
   html?: string;
   htmlLayer?: string;
+  latency: boolean;
+  maxLatencyRatio?: number;
   quiet: boolean;
   json: boolean;
 }
@@ -74,6 +76,8 @@ export const compressCommand: CommandModule<object, CompressArgs> = {
         .option('force', { type: 'boolean', default: false, describe: 'allow overwriting the input model' })
         .option('max-output-error', { type: 'number', describe: 'exit non-zero (80) when the held-out relative output error is above this' })
         .option('min-agreement', { type: 'number', describe: 'exit non-zero (80) when held-out top-1 agreement is below this (0..1)' })
+        .option('latency', { type: 'boolean', default: true, describe: 'time the original and the compressed model on onnxruntime, at batch 1 and at min(--batch-size, 32) (--no-latency: off)' })
+        .option('max-latency-ratio', { type: 'number', describe: 'exit non-zero (80) when the compressed model\'s median latency over the original\'s is above this, at batch 1 or at the larger batch' })
         .option('distill', { type: 'boolean', default: true, describe: 'end-to-end distillation after the closed-form fit (--no-distill: off)' })
         .option('distill-steps', { type: 'number', describe: `distillation steps (default ${DEFAULT_DISTILL_STEPS})` })
         .option('distill-time', { type: 'number', describe: 'distillation time budget in seconds (stops at the first of steps and time; the result then depends on the machine)' })
@@ -84,6 +88,7 @@ export const compressCommand: CommandModule<object, CompressArgs> = {
         .option('augment', { type: 'boolean', describe: 'flip and shift training images during distillation (default: on for image folders, off for .npy)' }),
     ) as unknown as Argv<CompressArgs>,
   handler: async (args) => {
+    checkLatencyArgs(args);
     const model = loadModel(args.model);
     const outputShape = model.graph.outputs[0]?.shape;
     if (args.minAgreement !== undefined && outputShape && outputShape.length !== 2) {
@@ -130,8 +135,8 @@ export const compressCommand: CommandModule<object, CompressArgs> = {
         if (fraction >= 1) bar.stop();
       },
     });
-    // Latency is measured only for the page: it takes a few seconds on a large model and differs between machines.
-    const latency = args.html ? await compareLatency(model, compressed, calib, { threads: args.threads }) : undefined;
+    // The larger batch is capped: past a few dozen samples a CNN's time per sample stops changing, only the wait grows.
+    const latency = args.latency ? await compareLatency(model, compressed, calib, { threads: args.threads, batchSize: Math.min(args.batchSize, 32) }) : undefined;
     const full = { model: args.model, output, ...report, ...(latency ? { latency } : {}) };
     writeOutputs([
       ...modelFiles(compressed, output),
@@ -143,9 +148,9 @@ export const compressCommand: CommandModule<object, CompressArgs> = {
       process.stdout.write(`${JSON.stringify(full, jsonNumbers)}\n`);
       if (!args.quiet) process.stderr.write(wrote);
     } else {
-      process.stdout.write(`${formatCompressReport(report)}\n${wrote}`);
+      process.stdout.write(`${formatCompressReport(full)}\n${wrote}`);
     }
-    checkGates(report, args);
+    checkGates(report, latency, args);
   },
 };
 
@@ -169,7 +174,14 @@ function checkGateSamples(args: CompressArgs, calibCount: number): void {
   );
 }
 
-function checkGates(report: CompressReport, args: CompressArgs): void {
+/** A latency gate needs the measurement, and a ratio of 0 or less could never pass. */
+function checkLatencyArgs(args: CompressArgs): void {
+  if (args.maxLatencyRatio === undefined) return;
+  if (!(args.maxLatencyRatio > 0)) throw ftmError('E_USAGE', `expected --max-latency-ratio to be a positive number, found ${args.maxLatencyRatio}`);
+  if (!args.latency) throw ftmError('E_USAGE', '--max-latency-ratio needs the latency measurement; --no-latency turns it off');
+}
+
+function checkGates(report: CompressReport, latency: LatencyComparison | undefined, args: CompressArgs): void {
   const first = report.agreement[0];
   const failures: string[] = [];
   if (args.maxOutputError !== undefined && first.relativeError > args.maxOutputError) {
@@ -178,6 +190,11 @@ function checkGates(report: CompressReport, args: CompressArgs): void {
   if (args.minAgreement !== undefined) {
     if (first.top1Agreement === null) throw ftmError('E_USAGE', `--min-agreement needs a classifier output ([N, K]); "${first.output}" is not one`);
     if (first.top1Agreement < args.minAgreement) failures.push(`held-out top-1 agreement ${first.top1Agreement.toFixed(4)} < --min-agreement ${args.minAgreement}`);
+  }
+  if (args.maxLatencyRatio !== undefined) {
+    for (const l of [latency?.batch1, latency?.batchN]) {
+      if (l && l.ratio > args.maxLatencyRatio) failures.push(`latency ratio at batch ${l.batch} ${l.ratio.toFixed(3)} (${l.compressedMs.toFixed(3)} / ${l.originalMs.toFixed(3)} ms) > --max-latency-ratio ${args.maxLatencyRatio}`);
+    }
   }
   if (failures.length) throw ftmError('E_GATE_FAILED', `quality gate failed: ${failures.join('; ')} (the model and report were written for inspection)`);
 }

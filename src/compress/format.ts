@@ -1,12 +1,13 @@
 import { formatCount, formatTable } from '../report/table.js';
 import { formatIntake } from '../intake/format.js';
 import { MIN_RELIABLE_SAMPLES } from './agreement.js';
+import type { LatencyAtBatch, LatencyComparison } from '../runtime/latency.js';
 import type { CompressReport } from './compress.js';
 
 const num = (x: number | null | undefined, digits = 3) => (x === null || x === undefined ? '' : Number.isFinite(x) ? x.toFixed(digits) : '∞');
 
 /** The compression report as a person reads it at a glance. */
-export function formatCompressReport(r: CompressReport): string {
+export function formatCompressReport(r: CompressReport & { latency?: LatencyComparison }): string {
   const rows = r.layers.map((l) => [
     l.layer,
     l.rewritten ? 'rewritten' : (l.reason ?? 'kept'),
@@ -47,7 +48,17 @@ export function formatCompressReport(r: CompressReport): string {
   if (!r.agreementReliable) {
     lines.push(`held-out estimate unreliable: ${r.samples.heldOut} samples, fewer than the ${MIN_RELIABLE_SAMPLES} it takes to judge by (more calibration samples or a larger --holdout)`);
   }
+  if (r.latency) lines.push(formatLatency(r.latency));
   const s = r.seconds;
   lines.push(`time ${s.total.toFixed(1)} s (profile ${s.profile.toFixed(1)}, fit ${s.fit.toFixed(1)}, refit ${s.refit.toFixed(1)}, distill ${s.distill.toFixed(1)}, evaluate ${s.evaluate.toFixed(1)}); fitted on ${r.samples.fit} samples`);
   return lines.join('\n');
+}
+
+function formatLatency(l: LatencyComparison): string {
+  const at = (b: LatencyAtBatch) => {
+    const speed = b.ratio <= 1 ? `${(1 / b.ratio).toFixed(2)}× faster` : `${b.ratio.toFixed(2)}× slower`;
+    return `batch ${b.batch} ${b.originalMs.toFixed(3)} → ${b.compressedMs.toFixed(3)} ms (ratio ${b.ratio.toFixed(2)}, ${speed})`;
+  };
+  const measured = [l.batch1, l.batchN].filter((b): b is LatencyAtBatch => b !== undefined);
+  return `latency on onnxruntime (${l.threads} threads, median of warm interleaved runs): ${measured.map(at).join('; ')}`;
 }

@@ -1,6 +1,6 @@
 import type { CompressReport } from '../compress/compress.js';
 import { formatIntake } from '../intake/format.js';
-import type { LatencyComparison } from '../runtime/latency.js';
+import type { LatencyAtBatch, LatencyComparison } from '../runtime/latency.js';
 import { barChart } from './bar-chart.js';
 import { card, htmlDocument } from './document.js';
 import { escapeHtml } from './escape.js';
@@ -48,10 +48,10 @@ function totals(r: CompressPageReport): string {
   if (r.agreementReliable === false) {
     cards.push(card('agreementReliable', 'held-out estimate', 'unreliable', 'false', `only ${r.samples.heldOut} held-out samples: use more calibration samples or a larger --holdout`, true));
   }
-  if (r.latency) {
-    const l = r.latency;
-    const speed = l.afterMs <= l.beforeMs ? `${decimals(l.beforeMs / l.afterMs, 2)}× faster` : `${decimals(l.afterMs / l.beforeMs, 2)}× slower`;
-    cards.push(card('latency', 'latency after, batch 1', `${decimals(l.afterMs, 2)} ms`, l.afterMs, `before ${decimals(l.beforeMs, 2)} ms: ${speed}; onnxruntime, ${l.threads} threads`));
+  for (const l of measuredLatency(r)) {
+    const speed = l.ratio <= 1 ? `${decimals(1 / l.ratio, 2)}× faster` : `${decimals(l.ratio, 2)}× slower`;
+    const id = l.batch === 1 ? 'latency' : 'latencyN';
+    cards.push(card(id, `latency after, batch ${l.batch}`, `${decimals(l.compressedMs, 2)} ms`, l.compressedMs, `before ${decimals(l.originalMs, 2)} ms: ${speed}; onnxruntime, ${r.latency?.threads} threads`));
   }
   cards.push(card('seconds', 'time', `${decimals(r.seconds.total, 1)} s`, r.seconds.total, 'the whole job'));
   return `<div class="cards">${cards.join('')}</div>`;
@@ -206,10 +206,11 @@ function timeSection(r: CompressPageReport): string {
     format: (s) => `${decimals(s, 1)} s`,
     width: 640,
   });
-  const l = r.latency;
-  const latency = l
-    ? `<p class="note" id="latency">Latency on onnxruntime, batch 1, ${l.threads} threads: original ${decimals(l.beforeMs, 3)} ms, compressed ${decimals(l.afterMs, 3)} ms ` +
-      `(median of ${l.runs} warm runs each, the two models' runs interleaved).</p>`
-    : '';
+  const latency = measuredLatency(r)
+    .map((l) => `<p class="note" id="latency-${l.batch}">Latency on onnxruntime, batch ${l.batch}, ${r.latency?.threads} threads: original ${decimals(l.originalMs, 3)} ms, compressed ${decimals(l.compressedMs, 3)} ms ` +
+      `(median of ${l.runs} warm runs each, the two models' runs interleaved).</p>`)
+    .join('\n');
   return ['<h2>Time</h2>', `<p class="note">Total ${decimals(r.seconds.total, 1)} s.</p>`, `<div class="charts">${chart}</div>`, latency].join('\n');
 }
+
+const measuredLatency = (r: CompressPageReport) => [r.latency?.batch1, r.latency?.batchN].filter((l): l is LatencyAtBatch => l !== undefined);
