@@ -1,4 +1,4 @@
-import { dampedFactor, DEFAULT_DAMPING, ftmError, KroneckerProducts, relativeError, solveDamped, targetSpread, type FitSolveOptions, type PatchStats } from '../src/index.js';
+import { dampedFactor, DEFAULT_DAMPING, DenseProduct, ftmError, KroneckerProducts, relativeError, solveDamped, targetSpread, type FitSolveOptions, type PatchStats } from '../src/index.js';
 import { GATE_AT_ZERO, type FtmWeights } from './ftm-init.js';
 import type { FtmLayout } from './ftm-layout.js';
 import { conjugateGradients } from './ftm-pcg.js';
@@ -41,7 +41,7 @@ export async function fitFtmLayer(stats: PatchStats, init: FtmWeights, layout: F
   const { iterations = 8, tolerance = 1e-7, damping = DEFAULT_DAMPING } = options;
   const pointwise = options.pointwise ?? (k2 > 1 && cin + 1 <= DIRECT_MAX_CHANNELS ? 'direct' : 'cg');
   checkShapes(stats, init, layout, k2, cin);
-  const state = new LayerState(stats, init, layout, k2, cin);
+  const state = new LayerState(stats, init, layout, k2, cin, options.threads);
   const products = KroneckerProducts.create(state.gram(), cin + 1, k2, { threads: options.threads });
   try {
     const reference = targetSpread(stats);
@@ -69,6 +69,7 @@ export async function fitFtmLayer(stats: PatchStats, init: FtmWeights, layout: F
     return { weights: state.weights(), errorBefore: history[0], errorAfter: history[history.length - 1], history };
   } finally {
     await products.release();
+    await state.release();
   }
 }
 
@@ -80,10 +81,12 @@ export async function fitFtmLayer(stats: PatchStats, init: FtmWeights, layout: F
 const DIRECT_MAX_CHANNELS = 160;
 
 /**
- * The conjugate-gradient P̃ step stops at this relative residual or after this many products: the alternating rounds
- * refine a warm start, so a step that lowers the loss most of the way is worth more than an exact one.
+ * The conjugate-gradient P̃ step stops at this relative residual, after a step that lowered the group's loss by less
+ * than this share of it, or after this many products: the alternating rounds refine a warm start, so steps that no
+ * longer move the loss are not worth a GEMM each.
  */
 const PCG_RESIDUAL = 1e-6;
+const PCG_MIN_GAIN = 1e-4;
 const PCG_MAX_STEPS = 10;
 
 /** The gate's factor on copy t of a prime map while the fusion weights are zero. */
@@ -109,8 +112,12 @@ class LayerState {
   readonly loss: Float64Array;
   /** τ[κ, κ'] = Σ_c A[c·t+κ, c·t+κ']: trace((I⊗d)ᵀA(I⊗d)) = dᵀτd. */
   private readonly tau: Float64Array;
-  /** Solves with Ā + λI, Ā = the mean over taps of A's channel blocks: the preconditioner of the P̃ step. */
-  private readonly preconditioner: ((b: Float64Array) => Float64Array) | undefined;
+  /**
+   * Solves with Ā + λI, Ā = the mean over taps of A's channel blocks: the preconditioner of the P̃ step. k×k layers
+   * apply it at every conjugate-gradient step, as a product with its inverse; 1×1 layers once, by substitution.
+   */
+  private readonly preconditioner: ((b: Float64Array) => Promise<Float64Array>) | undefined;
+  private readonly inverse: DenseProduct | undefined;
   private readonly meanTrace: number;
   private readonly gateSizes: number[];
 
@@ -120,6 +127,7 @@ class LayerState {
     private readonly layout: FtmLayout,
     k2: number,
     cin: number,
+    threads: number | undefined,
   ) {
     const n = (this.n = cin + 1), t = (this.t = k2), m = (this.m = layout.m);
     this.gateSizes = init.gates.map((g) => g.length);
@@ -152,7 +160,15 @@ class LayerState {
     let trace = 0;
     for (let c = 0; c < n; c++) trace += mean[c * n + c];
     this.meanTrace = trace;
-    this.preconditioner = dampedFactor(mean, n, DEFAULT_DAMPING);
+    const factor = dampedFactor(mean, n, DEFAULT_DAMPING);
+    if (factor && t > 1) {
+      const inverse = (this.inverse = new DenseProduct(factor(identity(n)), n, n, threads));
+      this.preconditioner = (b) => inverse.times(b);
+    } else if (factor) this.preconditioner = async (b) => factor(b);
+  }
+
+  async release(): Promise<void> {
+    await this.inverse?.release();
   }
 
   /** The patch block of Σ XXᵀ, K × K. */
@@ -176,7 +192,7 @@ class LayerState {
   async refresh(products: KroneckerProducts, groups: number[]): Promise<void> {
     const pj = this.columns(this.p, this.n, groups);
     const { columns } = await products.products(pj, this.columns(this.d, this.t, groups), { columns: true });
-    groups.forEach((j, i) => this.setApplied(j, columns!, i, groups.length, this.dOf(j)));
+    groups.forEach((j, i) => this.setApplied(j, columns!, i, this.dOf(j)));
     for (const j of groups) this.loss[j] = this.groupLoss(j, this.moments(j));
   }
 
@@ -226,6 +242,8 @@ class LayerState {
       size: n,
       columns: count,
       residual: PCG_RESIDUAL,
+      // the group's loss is 2f + constant: a step worth less than PCG_MIN_GAIN of it is the last
+      minGain: Float64Array.from(live, (j) => (PCG_MIN_GAIN * this.loss[j]) / 2),
       maxSteps: PCG_MAX_STEPS,
       b,
       x,
@@ -239,8 +257,8 @@ class LayerState {
         });
         return out;
       },
-      precondition: (r, which) => {
-        const z = this.preconditioner!(r);
+      precondition: async (r, which) => {
+        const z = await this.preconditioner!(r);
         which.forEach((col, i) => {
           for (let c = 0; c < n; c++) z[c * which.length + i] /= coef[col].scale;
         });
@@ -275,7 +293,6 @@ class LayerState {
   /** Step (2) for the groups: α (P̃⊗I)ᵀA(P̃⊗I) D = (P̃⊗I)ᵀ g (exact, k² per group), then ‖D‖ = 1; keeps A·w. */
   async solveDepthwise(products: KroneckerProducts, groups: number[], targets: Map<number, Float64Array>, damping: number): Promise<void> {
     const { n, t, k } = this;
-    const count = groups.length;
     const { columns } = await products.products(this.columns(this.p, n, groups), this.columns(this.d, t, groups), { columns: true });
     const cols = columns!;
     groups.forEach((j, i) => {
@@ -286,11 +303,11 @@ class LayerState {
         if (f === 0) continue;
         for (let q = 0; q < t; q++) {
           rhs[q] += f * g[c * t + q];
-          for (let q2 = 0; q2 < t; q2++) system[q * t + q2] += alpha * f * cols[(q2 * k + c * t + q) * count + i];
+          for (let q2 = 0; q2 < t; q2++) system[q * t + q2] += alpha * f * cols[(i * t + q2) * k + c * t + q];
         }
       }
       const dj = solveDamped(system, rhs, t, damping);
-      this.setApplied(j, cols, i, count, dj);
+      this.setApplied(j, cols, i, dj);
       const norm = Math.hypot(...dj);
       for (let q = 0; q < t; q++) this.d[q * this.m + j] = norm > 0 ? dj[q] / norm : dj[q];
       if (norm > 0) for (let c = 0; c < n; c++) this.p[c * this.m + j] *= norm;
@@ -364,16 +381,16 @@ class LayerState {
     }, 0);
   }
 
-  /** A·(p_j ⊗ d) from the batched columns A (p_j ⊗ I) (column i of `count`). */
-  private setApplied(j: number, cols: Float64Array, i: number, count: number, d: Float64Array): void {
+  /** A·(p_j ⊗ d) from the batched columns A (p_j ⊗ I) (pair i of the batch). */
+  private setApplied(j: number, cols: Float64Array, i: number, d: Float64Array): void {
     const { k, t } = this;
     const aw = this.aw.subarray(j * k, (j + 1) * k);
     aw.fill(0);
     for (let q = 0; q < t; q++) {
       const f = d[q];
       if (f === 0) continue;
-      const base = q * k;
-      for (let r = 0; r < k; r++) aw[r] += f * cols[(base + r) * count + i];
+      const base = (i * t + q) * k;
+      for (let r = 0; r < k; r++) aw[r] += f * cols[base + r];
     }
   }
 
@@ -406,6 +423,12 @@ class LayerState {
     for (let r = 0; r < rows; r++) groups.forEach((j, i) => (out[r * groups.length + i] = data[r * this.m + j]));
     return out;
   }
+}
+
+function identity(n: number): Float64Array {
+  const out = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) out[i * n + i] = 1;
+  return out;
 }
 
 function checkShapes(stats: PatchStats, init: FtmWeights, layout: FtmLayout, k2: number, cin: number): void {

@@ -1,8 +1,9 @@
 /**
  * Preconditioned conjugate gradients for many SPD systems H_i x_i = b_i at once (one per column), each with its own
  * matrix, when the products H·v of all columns are cheap together (one batched GEMM) and factorizations are not.
- * Vectors are `size` × columns, row-major (column i = system i). A column stops when ‖r_i‖ ≤ residual·‖b_i‖ or after
- * maxSteps products. Started from x, every step lowers ½xᵀHx − bᵀx: a warm start is never made worse.
+ * Vectors are `size` × columns, row-major (column i = system i). A column stops when ‖r_i‖ ≤ residual·‖b_i‖, when a
+ * step lowered f = ½xᵀHx − bᵀx by less than minGain[i], or after maxSteps products. Started from x, every step lowers
+ * f: a warm start is never made worse.
  */
 export interface BatchedSystems {
   size: number;
@@ -14,9 +15,11 @@ export interface BatchedSystems {
   /** H·v for the columns `which` (v is size × which.length, column i = system which[i]); same shape out. */
   apply(v: Float64Array, which: number[]): Promise<Float64Array>;
   /** An approximation of H⁻¹·r for the columns `which`; same shape out (it may overwrite r). */
-  precondition(r: Float64Array, which: number[]): Float64Array;
+  precondition(r: Float64Array, which: number[]): Promise<Float64Array>;
   /** Relative residual at which a system counts as solved. */
   residual: number;
+  /** Per column: a step that lowers f by less than this is the last. */
+  minGain: Float64Array;
   maxSteps: number;
 }
 
@@ -28,7 +31,7 @@ export async function conjugateGradients(sys: BatchedSystems): Promise<Float64Ar
   const bNorm = columnNorms(sys.b, size, count, allColumns(count));
   let which = allColumns(count).filter((i) => columnNorm(r, size, count, i) > sys.residual * bNorm[i]);
   if (!which.length) return x;
-  let z = sys.precondition(pick(r, size, count, which), which);
+  let z = await sys.precondition(pick(r, size, count, which), which);
   let dir = Float64Array.from(z);
   let rz = dots(pick(r, size, count, which), z, size, which.length);
   for (let step = 0; step < sys.maxSteps && which.length; step++) {
@@ -44,12 +47,13 @@ export async function conjugateGradients(sys: BatchedSystems): Promise<Float64Ar
         const v = (r[e * count + col] -= a * q[e * w + i]);
         rr += v * v;
       }
-      if (a > 0 && Math.sqrt(rr) > sys.residual * bNorm[col]) keep.push(i);
+      // the step lowered f by a·rᵀz/2
+      if (a > 0 && Math.sqrt(rr) > sys.residual * bNorm[col] && (a * rz[i]) / 2 >= sys.minGain[col]) keep.push(i);
     });
     if (!keep.length) break;
     const next = keep.map((i) => which[i]);
     const rNext = pick(r, size, count, next);
-    const zNext = sys.precondition(Float64Array.from(rNext), next);
+    const zNext = await sys.precondition(Float64Array.from(rNext), next);
     const rzNext = dots(rNext, zNext, size, next.length);
     const dirNext = new Float64Array(size * next.length);
     keep.forEach((i, k) => {

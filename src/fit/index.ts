@@ -1,6 +1,7 @@
 /** Data-driven fitting of rewritten layers (pipeline step "fit"): the generic engine and the helpers rules' solves use. */
 export { DEFAULT_DAMPING, dampedFactor, solveDamped } from './cholesky.js';
 export { KroneckerProducts } from './kron-products.js';
+export { DenseProduct } from './dense-product.js';
 export { collectLayerStats, emptyPatchStats, patchStatsModel, PatchStatsCollector, type PatchLayer, type PatchStats } from './patch-stats.js';
 export { convError, convMoments, fitConv, refitConv, relativeError, targetSpread, type ConvMoments, type ConvWeights } from './conv-fit.js';
 export { captureBatches, modelUpTo, type Capture } from './capture.js';

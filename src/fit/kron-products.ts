@@ -35,7 +35,7 @@ export class KroneckerProducts {
   }
 
   /**
-   * For each pair j: T_j = A (p_j ⊗ I_t), K × t, returned as one t × K × m array (entry [κ', r, j] = (A (p_j ⊗ e_κ'))_r),
+   * For each pair j: T_j = A (p_j ⊗ I_t), returned as one m × t × K array (entry [j, κ', r] = (A (p_j ⊗ e_κ'))_r),
    * and (I ⊗ d_j)ᵀ A (p_j ⊗ d_j), n values, as n × m. Only the outputs asked for are returned. Small products run
    * here, where an onnxruntime call would cost more than the arithmetic.
    */
@@ -61,23 +61,24 @@ export class KroneckerProducts {
   private productsHere(p: Float64Array, d: Float64Array, m: number, want: { columns?: boolean; contracted?: boolean }) {
     const { n, t, byTap } = this;
     const k = n * t;
-    const columns = new Float64Array(t * k * m);
-    for (let tap = 0; tap < t; tap++)
-      for (let r = 0; r < k; r++) {
-        const row = (tap * k + r) * n, out = (tap * k + r) * m;
-        for (let c = 0; c < n; c++) {
-          const a = byTap[row + c];
-          if (a !== 0) for (let j = 0; j < m; j++) columns[out + j] += a * p[c * m + j];
+    const columns = new Float64Array(m * t * k);
+    const pj = new Float64Array(n);
+    for (let j = 0; j < m; j++) {
+      for (let c = 0; c < n; c++) pj[c] = p[c * m + j];
+      for (let tap = 0; tap < t; tap++)
+        for (let r = 0; r < k; r++) {
+          const row = (tap * k + r) * n;
+          let v = 0;
+          for (let c = 0; c < n; c++) v += byTap[row + c] * pj[c];
+          columns[(j * t + tap) * k + r] = v;
         }
-      }
+    }
     let contracted: Float64Array | undefined;
     if (want.contracted) {
       contracted = new Float64Array(n * m);
-      for (let tap = 0; tap < t; tap++)
-        for (let r = 0; r < k; r++) {
-          const [c, q] = [Math.floor(r / t), r % t];
-          for (let j = 0; j < m; j++) contracted[c * m + j] += d[q * m + j] * d[tap * m + j] * columns[(tap * k + r) * m + j];
-        }
+      for (let j = 0; j < m; j++)
+        for (let tap = 0; tap < t; tap++)
+          for (let r = 0; r < k; r++) contracted[Math.floor(r / t) * m + j] += d[(r % t) * m + j] * d[tap * m + j] * columns[(j * t + tap) * k + r];
     }
     return { columns: want.columns ? columns : undefined, contracted };
   }
@@ -88,7 +89,7 @@ const ONNXRUNTIME_FROM = 2 ** 26;
 
 const OUT = { columns: 'columns', contracted: 'contracted' } as const;
 
-/** The graph: inputs a [t, K, n], p [n, m], d [t, m]; outputs columns = a·p [t, K, m] and the contraction [n, m]. */
+/** The graph: inputs a [t, K, n], p [n, m], d [t, m]; outputs columns = a·p as [m, t, K] and the contraction [n, m]. */
 function productsModel(): Model {
   const model = newModel(13);
   const g = model.graph;
@@ -107,9 +108,10 @@ function productsModel(): Model {
   const [axis0, axis1] = [i64('axis0', [0]), i64('axis1', [1])];
   const dim = (x: Value, i: number) => node('Slice', [node('Shape', [x]), i64(`from${i}`, [i]), i64(`to${i}`, [i + 1])]);
 
-  const columns = node('MatMul', [a, p], {}, OUT.columns); // [t, K, m]
-  // Σ_κ' d[κ', j]·columns[κ', r, j] = (A (p_j ⊗ d_j))_r, then Σ_κ d[κ, j]·(that)[c·t + κ, j]
-  const applied = node('ReduceSum', [node('Mul', [columns, node('Unsqueeze', [d, axis1])]), axis0], { keepdims: 0 }); // [K, m]
+  const product = node('MatMul', [a, p]); // [t, K, m]
+  const columns = node('Transpose', [product], { perm: [2, 0, 1] }, OUT.columns); // group-major, for the per-group reads
+  // Σ_κ' d[κ', j]·product[κ', r, j] = (A (p_j ⊗ d_j))_r, then Σ_κ d[κ, j]·(that)[c·t + κ, j]
+  const applied = node('ReduceSum', [node('Mul', [product, node('Unsqueeze', [d, axis1])]), axis0], { keepdims: 0 }); // [K, m]
   const split = node('Reshape', [applied, node('Concat', [dim(p, 0), dim(d, 0), dim(d, 1)], { axis: 0 })]); // [n, t, m]
   const contracted = node('ReduceSum', [node('Mul', [split, node('Unsqueeze', [d, axis0])]), axis1], { keepdims: 0 }, OUT.contracted);
   g.outputs.push(columns, contracted);
