@@ -23,7 +23,7 @@ import { trainableNames } from './trainable.js';
  */
 export const DEFAULT_DISTILL_STEPS = 600;
 
-/** The peak learning rate, relative to each tensor's RMS (see tensorLrScales; chosen in bench/trust.md). */
+/** The peak learning rate, relative to each tensor's RMS (see tensorLrScales; measured in bench/distill-results.md and bench/trust.md). */
 export const DEFAULT_DISTILL_LR = 1e-2;
 
 /** Divergence: the training loss above this many times the starting loss, for DIVERGENCE_PATIENCE of the step budget
