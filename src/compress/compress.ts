@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os';
+import { countParams } from '../analysis/params.js';
 import type { CalibrationSet } from '../calib/types.js';
 import { checkDistillOptions, distill, type DistillOptions, type DistillReport } from '../distill/distill.js';
 import { trainableNames } from '../distill/trainable.js';
@@ -171,9 +172,10 @@ export async function compressModel(original: Model, calib: CalibrationSet, opti
       rule: rule.name,
       ruleOptions: plan.ruleOptions,
       targetRatio: options.targetRatio,
-      achievedRatio: plan.paramsAfter / plan.paramsBefore,
+      // Counted on the emitted model: the rule's finalize and intake's conversions change what the file holds.
+      achievedRatio: countParams(final.graph) / plan.paramsBefore,
       paramsBefore: plan.paramsBefore,
-      paramsAfter: rewritten.paramsAfter,
+      paramsAfter: countParams(final.graph),
       samples: { fit: fitSet.count, validation: validation.count, heldOut: heldOut.count },
       layers: layerSummaries(plan, profile.layers, fit?.layers ?? []),
       classifier,
