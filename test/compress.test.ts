@@ -55,20 +55,37 @@ describe('the main job: ftm-compress model.onnx --calib imgs/ --target-ratio R',
     expect(first.stdout).toMatch(/distillation: 20 steps on [\d,]+ parameters \(\d+ tensors\); validation \(11 samples\) loss \d\.\d{4}, agreement [\d.]+% → \d\.\d{4}, agreement [\d.]+%: kept the (distilled student|closed-form fit)/);
     expect(first.stdout).toMatch(/^ {2}on the held-out samples: closed-form fit agreement [\d.]+%, distilled agreement [\d.]+%$/m);
     expect(first.stderr).toMatch(/^distill: 100\/100 % \(100%\) loss \d+\.\d{4}, validation agreement [\d.]+%$/m);
-    const off = run('off', ['--no-distill']);
+    const off = run('off', ['--no-distill', '--no-latency']);
     expect(off.status).toBe(0);
     const offReport = JSON.parse(readFileSync(join(dir, 'off.json'), 'utf8'));
     expect(offReport.distill).toBeUndefined();
     expect(offReport.samples).toEqual({ fit: 84, validation: 0, heldOut: 12 }); // no choice to make: no validation samples
     expect(off.stderr).not.toMatch(/^distill:/m);
+    expect(offReport.latency).toBeUndefined();
+    expect(off.stdout).not.toMatch(/^latency/m);
   }, 600_000);
+
+  it('times both models on onnxruntime at batch 1 and at min(--batch-size, 32), and says so in the summary', () => {
+    expect(report.latency.threads).toBeGreaterThan(0);
+    for (const [key, batch] of [['batch1', 1], ['batchN', 32]] as const) {
+      const l = report.latency[key];
+      expect(l.batch).toBe(batch);
+      expect(l.runs).toBeGreaterThanOrEqual(5);
+      expect(l.originalMs).toBeGreaterThan(0);
+      expect(l.ratio).toBeCloseTo(l.compressedMs / l.originalMs, 12);
+    }
+    const ms = (x: number) => x.toFixed(3);
+    const b1 = report.latency.batch1;
+    expect(first.stdout).toContain(`batch 1 ${ms(b1.originalMs)} → ${ms(b1.compressedMs)} ms (ratio ${b1.ratio.toFixed(2)}`);
+    expect(first.stdout).toMatch(/^latency on onnxruntime \(\d+ threads, median of warm interleaved runs\): batch 1 .*; batch 32 [\d.]+ → [\d.]+ ms/m);
+  });
 
   it('is deterministic: the same inputs and seed give the same model bytes and the same report', () => {
     const again = run('b');
     expect(again.status).toBe(0);
     expect(readFileSync(join(dir, 'b.onnx')).equals(readFileSync(join(dir, 'a.onnx')))).toBe(true);
     const other = JSON.parse(readFileSync(join(dir, 'b.json'), 'utf8'));
-    const timeless = (r: { distill: object }) => ({ ...r, output: '', seconds: 0, distill: { ...r.distill, timing: 0 } });
+    const timeless = (r: { distill: object }) => ({ ...r, output: '', seconds: 0, latency: 0, distill: { ...r.distill, timing: 0 } });
     expect(timeless(other)).toEqual(timeless(report));
   }, 600_000);
 
@@ -86,8 +103,18 @@ describe('the main job: ftm-compress model.onnx --calib imgs/ --target-ratio R',
     const error = run('gate2', ['--max-output-error', '0.00001']);
     expect(error.status).toBe(80);
     expect(error.stderr).toMatch(/held-out relative output error 0\.\d+ > --max-output-error 0\.00001/);
-    expect(run('gate3', ['--min-agreement', '0.3', '--max-output-error', '2']).status).toBe(0);
+    expect(run('gate3', ['--min-agreement', '0.3', '--max-output-error', '2', '--max-latency-ratio', '100']).status).toBe(0);
   }, 900_000);
+
+  it('latency gate: exit 80 when the compressed model is slower than asked against the original, the model and report written', () => {
+    const out = join(dir, 'gate-latency.onnx');
+    const json = join(dir, 'gate-latency.json');
+    const r = cli([FIXTURE, ...CALIB, '--target-ratio', '0.3', '--no-distill', '--max-latency-ratio', '0.01', '-o', out, '--report', json]);
+    expect(r.status).toBe(80);
+    expect(r.stderr).toMatch(/E_GATE_FAILED: quality gate failed: latency ratio at batch 1 \d+\.\d{3} \([\d.]+ \/ [\d.]+ ms\) > --max-latency-ratio 0\.01; latency ratio at batch 32 /);
+    expect(existsSync(out)).toBe(true);
+    expect(JSON.parse(readFileSync(json, 'utf8')).latency.batch1.ratio).toBeGreaterThan(0.01);
+  }, 600_000);
 
   it('without a TTY, progress is plain lines on stderr and stdout is the summary', () => {
     expect(first.stderr).toMatch(/^profile: 0\/100 % \(0%\)$/m);
@@ -111,6 +138,8 @@ describe('the main job: bad input', () => {
     ['a negative distillation time', ['--target-ratio', '0.3', '--distill-time', '-5'], 40, /distillation time must be positive seconds, found -5/],
     ['an unknown --train', ['--target-ratio', '0.3', '--train', 'some'], 40, /Invalid values: Argument: train, Given: "some", Choices: "rewritten", "all"/],
     // 96 samples hold out 12: a gate would judge on noise, so it refuses before any work.
+    ['a latency ratio of 0', ['--target-ratio', '0.3', '--max-latency-ratio', '0'], 40, /E_USAGE: expected --max-latency-ratio to be a positive number, found 0/],
+    ['a latency gate without the measurement', ['--target-ratio', '0.3', '--max-latency-ratio', '1', '--no-latency'], 40, /--max-latency-ratio needs the latency measurement; --no-latency turns it off/],
     ['a gate with too few held-out samples', ['--target-ratio', '0.3', '--min-agreement', '0.9'], 81, /E_GATE_TOO_FEW_SAMPLES: --min-agreement needs at least 16 held-out samples to judge by; 96 calibration samples with --holdout 0.125 hold out 12 \(give at least 124 samples, or a larger --holdout\)/],
   ])('%s: one line, a distinct exit code, nothing written', (_, extra, status, message) => {
     const r = cli([FIXTURE, ...CALIB, '-o', out, ...extra]);
