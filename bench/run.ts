@@ -6,6 +6,7 @@ import { ftm } from '../rewrites/index.js';
 import { ACCURACY_HEADER, benchAccuracy } from './accuracy.js';
 import { compareLatency } from './latency.js';
 import { benchProfile, PROFILE_BENCH_HEADER } from './profile.js';
+import { benchScale, scalePage } from './scale.js';
 import { benchRealModels, realModelsPage } from './real-models.js';
 import { benchFixturesAccuracy } from './fixtures-accuracy.js';
 import { benchTrainingSpeed, fixtureTraining, trainingSpeedTable } from './training-speed.js';
@@ -52,6 +53,11 @@ sections.push(
 
 // Every fixture, ratio, rule and seed: long; its tables go to bench/fixtures-accuracy.md.
 process.stdout.write(await benchFixturesAccuracy({ threads }));
+
+// torchvision ResNets at 224×224 and the calibration-size series: long; the table goes to bench/scale.md.
+const scale = scalePage(await benchScale({ threads }), threads);
+writeFileSync('bench/scale.md', scale);
+process.stdout.write(scale);
 
 const real = await benchRealModels();
 process.stdout.write(realModelsPage(real.manifest, real.rows, 'npm run bench'));
