@@ -51,7 +51,9 @@ describe('real-world models: the main job compresses each, or declines it with t
       expect(after.weights).toBeLessThanOrEqual(MAX_WEIGHT_SHARE * before.weights);
       const report = JSON.parse(readFileSync(job.reportPath, 'utf8')) as CompressReport;
       expect(report.paramsAfter / report.paramsBefore).toBeLessThanOrEqual(MAX_WEIGHT_SHARE);
+      // The report counts as a user counts: what the original and the emitted files hold.
       expect(report.paramsBefore).toBe(before.weights);
+      expect(report.paramsAfter).toBe(after.weights);
       // The emitted model still runs at another size than it was calibrated at, with the original's output shapes.
       const [original, compressed] = await Promise.all([probe(model, entry.probeShape), probe(job.output, entry.probeShape)]);
       expect(compressed.dims).toEqual(original.dims);
