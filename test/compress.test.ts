@@ -218,6 +218,26 @@ describe('the main job never hands back a model worse than the closed-form fit, 
     expect(existsSync(join(dir, 'seven-gated.onnx'))).toBe(false);
   }, 600_000);
 
+  it('the classifier refit is judged on samples it was not fitted on: with 21 samples for 65 unknowns per class it is declined', () => {
+    // A least-squares head fits 21 samples exactly (error 0 on them) and is worse on any other sample.
+    const r = cli([FIXTURE, ...calib(24), '--target-ratio', '0.21', '--no-distill', '-o', join(dir, 'few.onnx'), '--report', join(dir, 'few.json')]);
+    expect(r.status).toBe(0);
+    const c = JSON.parse(readFileSync(join(dir, 'few.json'), 'utf8')).classifier;
+    expect(c.checkedOn).toBe('cross-validation');
+    expect(c.errorAfter).toBeGreaterThan(0);
+    expect(c.applied).toBe(false);
+    expect(c.reason).toMatch(/^declined: the refit does not lower the logit error by 4-fold cross-validation of 21 fitting samples$/);
+    expect(r.stdout).toMatch(/^classifier .* refit declined: the refit does not lower the logit error by 4-fold cross-validation/m);
+  }, 600_000);
+
+  it('with a validation split the classifier refit is judged on it, and applied only when it lowers the error there', () => {
+    const r = run('refit-validation', ['--distill-steps', '1']);
+    const c = r.report.classifier;
+    expect(c.checkedOn).toBe('validation');
+    expect(c.applied).toBe(c.errorAfter < c.errorBefore);
+    expect(c.reason).toMatch(new RegExp(`on ${r.report.samples.validation} validation samples$`));
+  }, 600_000);
+
   it('a model distillation cannot train is compressed all the same: the closed-form fit, a one-line warning, exit 0', () => {
     const model = join(dir, 'erf.onnx');
     saveModel(erfNet(), model);

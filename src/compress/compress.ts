@@ -156,7 +156,7 @@ export async function compressModel(original: Model, calib: CalibrationSet, opti
         }),
       )
     : undefined;
-  const classifier = chosen.length ? await timed('refit', () => optionalStage('classifier refit', options, () => refitClassifier(model, student, fitSet, { threads, batchSize }))) : undefined;
+  const classifier = chosen.length ? await timed('refit', () => optionalStage('classifier refit', options, () => refitClassifier(model, student, { fit: fitSet, validation }, { threads, batchSize }))) : undefined;
   const distilled = !chosen.length || options.distill === false
     ? undefined
     : fitSet.count >= MIN_DISTILL_SAMPLES

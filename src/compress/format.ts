@@ -25,7 +25,7 @@ export function formatCompressReport(r: CompressReport & { latency?: LatencyComp
   lines.push(formatIntake(r.intake));
   if (r.classifier && 'skipped' in r.classifier) lines.push(`classifier refit skipped: ${r.classifier.skipped}`);
   else if (r.classifier) {
-    lines.push(`classifier ${r.classifier.node}: ${r.classifier.applied ? 'refitted' : 'kept'} (fit-set logit error ${num(r.classifier.errorBefore)} → ${num(r.classifier.errorAfter)})`);
+    lines.push(`classifier ${r.classifier.node} refit ${r.classifier.reason} (logit error ${num(r.classifier.errorBefore)} → ${num(r.classifier.errorAfter)})`);
   }
   if (r.distill && 'skipped' in r.distill) lines.push(`distillation skipped: ${r.distill.skipped}`);
   else if (r.distill) {

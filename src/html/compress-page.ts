@@ -75,7 +75,7 @@ function parametersSection(r: CompressPageReport): string {
     ? ''
     : 'skipped' in c
       ? `<p class="note">Classifier refit skipped: ${escapeHtml(c.skipped)}</p>`
-      : `<p class="note">Classifier <code>${escapeHtml(c.node)}</code> ${c.applied ? 'refitted' : 'kept'}: logit error on the fitting samples ${decimals(c.errorBefore, 3)} → ${decimals(c.errorAfter, 3)}.</p>`;
+      : `<p class="note">Classifier <code>${escapeHtml(c.node)}</code> refit ${escapeHtml(c.reason)} (logit error ${decimals(c.errorBefore, 3)} → ${decimals(c.errorAfter, 3)}).</p>`;
   return [
     '<h2>Where the parameters went</h2>',
     '<p class="note">Weights and bias of each Conv layer before and after; pale bars: layers kept as they were. The redundancy and fit error of each layer are in the table at the end.</p>',
