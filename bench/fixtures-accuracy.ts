@@ -136,6 +136,12 @@ function saveRun(run: FixtureRun): void {
 
 const HEADER = ['rule', 'target', 'achieved ratio', 'seeds', 'top-1 % mean', 'spread (max − min)', 'Δ to original (points)', 's per run', 'commit'];
 
+/** The values' range, or the value when the seeds agree (a plan can land elsewhere when a seed's statistics differ). */
+function span(xs: number[]): string {
+  const [lo, hi] = [Math.min(...xs).toFixed(3), Math.max(...xs).toFixed(3)];
+  return lo === hi ? lo : `${lo}–${hi}`;
+}
+
 /** One table per fixture: a row per rule and target, over the seeds that ran. */
 export function fixturesMarkdown(runs: FixtureRun[]): string {
   const pct = (x: number) => (100 * x).toFixed(2);
@@ -154,7 +160,7 @@ export function fixturesMarkdown(runs: FixtureRun[]): string {
       return [
         cell[0].rule,
         cell[0].target === null ? '-' : String(cell[0].target),
-        mean(cell.map((r) => r.achievedRatio)).toFixed(3),
+        span(cell.map((r) => r.achievedRatio)),
         cell.map((r) => r.seed).sort().join(','),
         pct(mean(accs)),
         pct(Math.max(...accs) - Math.min(...accs)),
