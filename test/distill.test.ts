@@ -35,6 +35,29 @@ export function smallConvNet(seed: number): Model {
 }
 
 const images = (n: number, seed: number) => memoryCalibration('x', [2, 8, 8], randomFloats(n * 128, seed));
+const heldOutData = randomFloats(32 * 128, 22);
+
+/** The model with `op` over the classes appended to its logits, as graph output "probs" (the logits stay inside). */
+function withFinal(model: Model, op: 'Softmax' | 'LogSoftmax'): Model {
+  const g = model.graph;
+  const logits = g.outputs.pop()!;
+  const probs = g.addNode({ op, inputs: [logits], attrs: { axis: -1 } }).outputs[0]!;
+  g.rename(probs, 'probs');
+  probs.type = { kind: 'tensor', elemType: DataType.FLOAT, shape: [{ param: 'N' }, { value: 3 }] };
+  g.outputs.push(probs);
+  return model;
+}
+
+/** What `op` makes of [32, 3] logits. */
+function withFinalOutputs(logits: ArrayLike<number>, op: 'Softmax' | 'LogSoftmax'): number[] {
+  const out: number[] = [];
+  for (let n = 0; n < 32; n++) {
+    const row = Array.from({ length: 3 }, (_, c) => logits[n * 3 + c]);
+    const max = Math.max(...row), sum = row.reduce((a, v) => a + Math.exp(v - max), 0);
+    for (const v of row) out.push(op === 'Softmax' ? Math.exp(v - max) / sum : v - max - Math.log(sum));
+  }
+  return out;
+}
 
 describe('Adam', () => {
   it('matches the first steps computed by hand on f(x) = x² (lr 0.1 from x = 1)', () => {
@@ -368,7 +391,7 @@ describe('distill: end to end on onnxruntime', () => {
     const [a, b] = [await run(1e-2), await run(1e-2)];
     expect(a.w).toEqual(b.w);
     expect(a.report.lossCurve).toEqual(b.report.lossCurve);
-    expect(a.report.loss).toEqual({ kind: 'kl', temperature: 4 }); // [N, 3] logits: KL by default
+    expect(a.report.loss).toEqual({ kind: 'kl', temperature: 4, reads: 'logits' }); // [N, 3] logits: KL by default
     expect(a.report.keep).toBe('last');
     expect(a.report.keptStep).toBe(30);
     // A rate so large that the loss runs away: training stops, and the starting weights are kept, with either choice.
@@ -379,6 +402,23 @@ describe('distill: end to end on onnxruntime', () => {
       expect(wild.report.keptStep).toBe(0);
       expect(wild.report.validationAfter).toEqual(wild.report.validationBefore);
       expect(wild.w).toEqual(start);
+    }
+  });
+
+  it('on a classifier ending with Softmax (or LogSoftmax), teacher and student are compared on the logits before it', async () => {
+    for (const op of ['Softmax', 'LogSoftmax'] as const) {
+      const teacher = withFinal(smallConvNet(1), op), student = withFinal(smallConvNet(2), op);
+      const report = await distill(teacher, student, [], train, heldOut, { steps: 30, lr: 1e-2, batchSize: 32, train: 'all', threads: 1, seed: 4 });
+      expect(report.loss).toEqual({ kind: 'kl', temperature: 4, reads: 'logits', note: `the logits "logits" before the ${op} making output "probs"` });
+      // The validation loss is the tempered KL of the logits, not of the probabilities.
+      const x = { data: heldOutData, dims: [32, 2, 8, 8] };
+      const [t, s] = [(await runOnce(smallConvNet(1), { x })).logits, (await runOnce(smallConvNet(2), { x })).logits];
+      const kl = (a: ArrayLike<number>, b: ArrayLike<number>) => Array.from({ length: 32 }, (_, n) => softKl(a, b, n * 3, 3, 4)).reduce((x, y) => x + y, 0) / 32;
+      expect(report.validationBefore.loss).toBeCloseTo(kl(t, s), 4);
+      // (A softmax of log-probabilities is that of the logits: only the Softmax changes the value.)
+      if (op === 'Softmax') expect(Math.abs(report.validationBefore.loss - kl(withFinalOutputs(t, op), withFinalOutputs(s, op)))).toBeGreaterThan(1e-3);
+      // An explicit output is read as asked.
+      expect((await distill(teacher, withFinal(smallConvNet(2), op), [], train, heldOut, { steps: 2, batchSize: 32, train: 'all', threads: 1, output: 'probs' })).loss.reads).toBe('probs');
     }
   });
 

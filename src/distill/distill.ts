@@ -13,6 +13,7 @@ import { BatchCycler, looksLikeImages, readAll } from './data.js';
 import { featurePairs, type FeaturePair } from './features.js';
 import { betterScore, HeldOutEvaluator, type HeldOutScore, type LossSpec } from './held-out.js';
 import { DivergenceWatch } from './divergence.js';
+import { lossValue } from './loss-value.js';
 import { tensorLrScales } from './lr-scale.js';
 import { cosineLr, stepProgress, warmupShare } from './schedule.js';
 import { trainableNames } from './trainable.js';
@@ -111,7 +112,8 @@ export interface DistillReport {
   timing: DistillTiming;
   batchSize: number;
   lr: number;
-  loss: LossSpec;
+  /** The loss, the value it reads, and why that is not the graph output when it is not (a final softmax). */
+  loss: LossSpec & { reads: string; note?: string };
   augment: boolean;
   /** Feature MSE terms: student value vs teacher value. */
   features: FeaturePair[];
@@ -165,8 +167,11 @@ export async function distill(teacher: Model, student: Model, records: readonly 
   if (validation.count === 0) throw ftmError('E_CALIB_EMPTY', 'no validation samples to evaluate the distillation on');
   if (calib.inputName !== validation.inputName) throw ftmError('E_USAGE', `the training samples feed "${calib.inputName}", the validation samples "${validation.inputName}"`);
 
-  const output = options.output ?? student.graph.outputs[0]?.name;
-  if (!output || !teacher.graph.lookup(output)) throw ftmError('E_USAGE', `expected the teacher and the student to have an output "${output}"`, student.path);
+  const graphOutput = options.output ?? student.graph.outputs[0]?.name;
+  if (!graphOutput || !teacher.graph.lookup(graphOutput)) throw ftmError('E_USAGE', `expected the teacher and the student to have an output "${graphOutput}"`, student.path);
+  // An explicit output is read as asked; the default one is read before a final softmax.
+  const reads = options.output ? { value: graphOutput } : lossValue(teacher, student, graphOutput);
+  const output = reads.value;
   const names = trainableNames(student, records, options.train ?? 'rewritten');
   // Nothing to train is a property of the model, not a misuse: callers that can do without distillation degrade on it.
   if (!names.length) throw ftmError('E_UNSUPPORTED', options.train === 'all' ? 'the student has no float initializers to train' : 'no rewritten layer has parameters to train (did any rewrite fire?)', student.path);
@@ -298,7 +303,7 @@ export async function distill(teacher: Model, student: Model, records: readonly 
       },
       batchSize: batches.batchSize,
       lr: baseLr,
-      loss,
+      loss: { ...loss, reads: output, ...(reads.note ? { note: reads.note } : {}) },
       augment,
       features,
       trainable: training.trainable,
