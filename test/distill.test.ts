@@ -153,6 +153,27 @@ describe('stable training', () => {
     expect(watch().observe(NaN)).toBe('the loss became NaN');
     expect(feed(watch(), [2, 2, Infinity])).toBe(2);
   });
+
+  it('judges a starting loss of ~0 (student equal to its teacher) against a floor, not against 4× 0', () => {
+    const noise = [0, 1e-9, 3e-9, 2e-9, 1e-9, 3e-9];
+    const feed = (w: DivergenceWatch, losses: number[]) => losses.map((l) => w.observe(l)).findIndex((r) => r !== undefined);
+    expect(feed(new DivergenceWatch({ factor: 4, patience: 3, floor: 1e-6 }), noise)).toBe(-1);
+    const w = new DivergenceWatch({ factor: 4, patience: 3, floor: 1e-6 });
+    expect(feed(w, [0, 5e-6, 5e-6])).toBe(-1);
+    expect(w.observe(5e-6)).toBe('the loss stayed above 4× the loss floor 0.000001000 (the starting loss 0.000 is below it) for 3 steps (last 0.000005000)');
+    // Above the floor, the start is the reference as before.
+    expect(feed(new DivergenceWatch({ factor: 4, patience: 3, floor: 1e-6 }), [1, 5, 5, 5])).toBe(3);
+  });
+
+  it('a student already equal to its teacher is not trained (nor reported as diverging on rounding noise)', async () => {
+    const report = await distill(smallConvNet(1), smallConvNet(1), [], images(96, 21), images(32, 22), { steps: 20, lr: 1e-2, batchSize: 32, train: 'all', threads: 1, seed: 4 });
+    // Adam would scale the rounding noise of its gradients to full steps and move it away: no step is taken.
+    expect(report.validationBefore.loss).toBeLessThan(1e-6);
+    expect(report.diverged).toBe(false);
+    expect(report.steps).toBe(0);
+    expect(report.untrained).toMatch(/^the starting validation loss .* is not above the floor .*: the student already matches the teacher$/);
+    expect(report.validationAfter).toEqual(report.validationBefore);
+  });
 });
 
 /** Independent reference: out[c, y, x] = in[c, clamp(y + dy), clamp(f(x) + dx)], f(x) = W−1−x when flipped. */

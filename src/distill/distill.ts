@@ -31,6 +31,11 @@ export const DEFAULT_DISTILL_LR = 1e-2;
  * (at least 3 steps; 10 with a time budget only, whose steps are not known in advance). */
 const DIVERGENCE_FACTOR = 4;
 const DIVERGENCE_PATIENCE = 0.05;
+/**
+ * The smallest starting loss divergence is judged against, relative to the teacher output's mean square: both losses
+ * are about a mean squared logit difference (T²·KL is half the centred one, for small differences).
+ */
+const DIVERGENCE_FLOOR = 1e-6;
 
 export interface DistillOptions {
   /** Optimizer steps to take. With `seconds` too, training stops at whichever comes first. */
@@ -140,6 +145,8 @@ export interface DistillReport {
    * `divergence`); the best parameters seen before were kept. */
   diverged: boolean;
   divergence?: { step: number; reason: string };
+  /** Why no step was taken: the starting loss is already at the floor (the student matches the teacher). */
+  untrained?: string;
 }
 
 /**
@@ -218,10 +225,13 @@ export async function distill(teacher: Model, student: Model, records: readonly 
     const forwardMs = await medianMs(5, () => evaluator.forward(probe.data, probe.count, params));
     const evalEvery = options.evalEvery ?? Math.max(25, 10 * Math.ceil(validation.count / batchSize));
     const warmup = options.warmup ?? warmupShare(stepBudget);
-    const watch = new DivergenceWatch({ factor: DIVERGENCE_FACTOR, patience: stepBudget === undefined ? 10 : Math.max(3, Math.round(DIVERGENCE_PATIENCE * stepBudget)) });
+    const floor = DIVERGENCE_FLOOR * meanSquare(probeOut[output].data as Float32Array);
+    const watch = new DivergenceWatch({ factor: DIVERGENCE_FACTOR, floor, patience: stepBudget === undefined ? 10 : Math.max(3, Math.round(DIVERGENCE_PATIENCE * stepBudget)) });
 
     const before = await evaluator.score(params);
     const evaluations: ({ step: number } & HeldOutScore)[] = [{ step: 0, ...before }];
+    // Adam scales even rounding-noise gradients to full steps: a student that already matches its teacher only loses by training.
+    const untrained = before.loss > floor ? undefined : `the starting validation loss ${before.loss.toPrecision(4)} is not above the floor ${floor.toPrecision(4)}: the student already matches the teacher`;
     let best = { step: 0, score: before, params: copyParams(params) };
     const lossCurve: { step: number; loss: number }[] = [];
     const time = { data: 0, augment: 0, teacher: 0, train: 0, optimizer: 0, evaluation: 0 };
@@ -243,7 +253,7 @@ export async function distill(teacher: Model, student: Model, records: readonly 
     };
     let latest: HeldOutScore | undefined;
 
-    while ((stepBudget === undefined || step < stepBudget) && (timeBudget === undefined || elapsed() < timeBudget)) {
+    while (!untrained && (stepBudget === undefined || step < stepBudget) && (timeBudget === undefined || elapsed() < timeBudget)) {
       const lr = cosineLr(progressAt(step), { base: baseLr, warmup });
       let t0 = performance.now();
       const batch = await batches.next();
@@ -304,6 +314,7 @@ export async function distill(teacher: Model, student: Model, records: readonly 
       batchSize: batches.batchSize,
       lr: baseLr,
       loss: { ...loss, reads: output, ...(reads.note ? { note: reads.note } : {}) },
+      ...(untrained ? { untrained } : {}),
       augment,
       features,
       trainable: training.trainable,

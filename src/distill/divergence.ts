@@ -1,6 +1,7 @@
 /**
  * Watches the training loss for divergence: a loss that is not finite, or one that stays above `factor` times the
- * starting loss for `patience` steps in a row. The starting loss is the first step's, computed before any update:
+ * starting loss (at least `floor`) for `patience` steps in a row. The floor makes a start of ~0 (a student already equal
+ * to its teacher) a usable reference: any rounding noise is not "4× the start". The starting loss is the first step's, computed before any update:
  * the loss of the starting parameters (on one batch). Later steps are no reference: with a rate far too large, the
  * very first update already sends the loss up.
  */
@@ -9,7 +10,7 @@ export class DivergenceWatch {
   startLoss = NaN;
   private above = 0;
 
-  constructor(readonly options: { factor: number; patience: number }) {}
+  constructor(readonly options: { factor: number; patience: number; floor?: number }) {}
 
   /** Records one step's loss; returns why training diverged, or undefined. */
   observe(loss: number): string | undefined {
@@ -18,8 +19,10 @@ export class DivergenceWatch {
       this.startLoss = loss;
       return undefined;
     }
-    this.above = loss > this.options.factor * this.startLoss ? this.above + 1 : 0;
+    const floor = this.options.floor ?? 0;
+    this.above = loss > this.options.factor * Math.max(this.startLoss, floor) ? this.above + 1 : 0;
     if (this.above < this.options.patience) return undefined;
-    return `the loss stayed above ${this.options.factor}× the starting loss ${this.startLoss.toPrecision(4)} for ${this.above} steps (last ${loss.toPrecision(4)})`;
+    const reference = this.startLoss >= floor ? `the starting loss ${this.startLoss.toPrecision(4)}` : `the loss floor ${floor.toPrecision(4)} (the starting loss ${this.startLoss.toPrecision(4)} is below it)`;
+    return `the loss stayed above ${this.options.factor}× ${reference} for ${this.above} steps (last ${loss.toPrecision(4)})`;
   }
 }
