@@ -9,6 +9,8 @@ import type { CalibrationSet } from '../src/calib/types.js';
 import { encodeModel, inspectModel, loadModel, Tensor, type Model } from '../src/index.js';
 import { profileCommand } from '../src/commands/profile.js';
 import { maxWeightMatching, type WeightedEdge } from '../src/profile/matching.js';
+import { ftmLayout } from '../rewrites/ftm-layout.js';
+import { isNoMatch } from '../src/rewrite/rule.js';
 import { EXACT_PAIRING_MAX_CHANNELS, exactPairs, groupChannels, nearOptimalPairs } from '../src/profile/pairing.js';
 import { profileModel, type ProfileOptions } from '../src/profile/profile.js';
 import type { LayerReport } from '../src/profile/report.js';
@@ -234,6 +236,17 @@ describe('pairing', () => {
     const sim = Float64Array.from({ length: c * c }, (_, k) => (cluster(Math.floor(k / c)) === cluster(k % c) ? 0.9 : 0.1));
     const groups = groupChannels(sim, new Float64Array(c * c), c, 3);
     expect(groups.map((g) => [g.prime, ...g.ghosts].map(cluster))).toEqual(groups.map((g) => Array(3).fill(cluster(g.prime))));
+  });
+
+  it('groups for S > 2 have the sizes the FTM module gives them, whatever C mod S (the rule accepts the pairing)', () => {
+    for (const c of [7, 10, 64, 100]) {
+      for (const s of [3, 4, 6, 8]) {
+        const sim = Float64Array.from({ length: c * c }, (_, k) => ((k * 7919) % 101) / 101);
+        const pairing = groupChannels(sim, new Float64Array(c * c), c, s).map((g) => [g.prime, ...g.ghosts]);
+        const layout = ftmLayout(c, s, pairing);
+        expect(isNoMatch(layout) ? layout.noMatch : 'fits', `C=${c}, S=${s}`).toBe('fits');
+      }
+    }
   });
 
   it('the blossom matching is optimal on random general graphs', () => {

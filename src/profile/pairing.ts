@@ -134,13 +134,24 @@ function directedPairs(mate: Int32Array, psnr: Float64Array, c: number): Channel
  * Repeatedly takes, among the channels left, the prime whose S − 1 most similar remaining channels are together the
  * most similar to it, and makes them its ghosts. O(C³/S) with a small constant.
  */
+/**
+ * The group sizes an FTM of C channels at ratio S has: m = ceil(C/S) prime maps, and after the slice to C channels
+ * group j keeps min(S, ceil((C − j)/m)) copies (rewrites/ftm-layout.ts). Filling S-sized groups until channels run out
+ * would leave one short group where the module spreads the remainder (64 channels at S = 3: 21 threes and a one, where
+ * the module has 20 threes and two twos), and the rule would decline the pairing.
+ */
+function groupSizes(c: number, s: number): number[] {
+  const m = Math.ceil(c / s);
+  return Array.from({ length: m }, (_, j) => Math.min(s, Math.ceil((c - j) / m)));
+}
+
 function greedyGroups(similarity: Float64Array, c: number, s: number): ChannelGroup[] {
   const left = new Set(Array.from({ length: c }, (_, i) => i));
   const groups: ChannelGroup[] = [];
-  while (left.size) {
+  for (const size of groupSizes(c, s)) {
     let best: { prime: number; ghosts: number[]; total: number } | undefined;
     for (const p of left) {
-      const ghosts = mostSimilar(similarity, c, p, left, s - 1);
+      const ghosts = mostSimilar(similarity, c, p, left, size - 1);
       const total = ghosts.reduce((sum, g) => sum + similarity[g * c + p], 0);
       if (!best || total > best.total) best = { prime: p, ghosts, total };
     }
