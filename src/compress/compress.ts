@@ -177,7 +177,7 @@ export async function compressModel(original: Model, calib: CalibrationSet, opti
       paramsBefore: plan.paramsBefore,
       paramsAfter: countParams(final.graph),
       samples: { fit: fitSet.count, validation: validation.count, heldOut: heldOut.count },
-      layers: layerSummaries(plan, profile.layers, fit?.layers ?? []),
+      layers: layerSummaries(plan, rewritten.records, profile.layers, fit?.layers ?? []),
       classifier,
       ...(distilled ? { distill: distilled } : {}),
       agreement,
@@ -227,7 +227,10 @@ function skip(name: string, reason: string, options: CompressOptions): { skipped
   return { skipped: reason };
 }
 
-function layerSummaries(plan: Plan, profiled: { layer: string; score: number; params: number }[], fitted: { layer: string; errorBefore: number; errorAfter: number }[]): LayerSummary[] {
+function layerSummaries(plan: Plan, records: readonly RewriteRecord[], profiled: { layer: string; score: number; params: number }[], fitted: { layer: string; errorBefore: number; errorAfter: number }[]): LayerSummary[] {
+  // What the driver did, not what the plan meant: a rewrite the plan chose can still be declined with the profile's
+  // statistics or refused, and the summary must describe the emitted model.
+  const notApplied = new Map(records.filter((r) => r.status !== 'fired').map((r) => [r.node, `${r.status}: ${r.reason ?? ''}`]));
   const redundancy = new Map(profiled.map((l) => [l.layer, l.score]));
   // A rewrite may fit several layers (prune refits each consumer): the summary shows the worst.
   const errors = new Map<string, { errorBefore: number; errorAfter: number }>();
@@ -238,13 +241,15 @@ function layerSummaries(plan: Plan, profiled: { layer: string; score: number; pa
   return plan.layers.map((l) => {
     const before = profiled.find((p) => p.layer === l.layer)?.params ?? l.removed;
     const fit = errors.get(l.layer);
+    const applied = l.rewrite && !notApplied.has(l.layer);
+    const reason = l.rewrite && !applied ? notApplied.get(l.layer) : l.reason;
     return {
       layer: l.layer,
-      rewritten: l.rewrite,
-      ...(l.reason ? { reason: l.reason } : {}),
+      rewritten: applied,
+      ...(reason ? { reason } : {}),
       redundancy: redundancy.get(l.layer) ?? null,
       paramsBefore: before,
-      paramsAfter: l.rewrite ? before - l.removed + l.added : before,
+      paramsAfter: applied ? before - l.removed + l.added : before,
       ...(fit ? { errorBefore: fit.errorBefore, errorAfter: fit.errorAfter } : {}),
     };
   });
