@@ -14,23 +14,11 @@ import sys
 import torch
 import torchvision.models as tvm
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'fixtures', 'real'))
+from export_torchvision import make_trained_like  # noqa: E402  (one definition of trained-like BatchNorm)
+
 SEED = 0
 SIZE = 224
-
-
-def trained_like(model, generator):
-    for m in model.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):
-            with torch.no_grad():
-                m.weight.copy_(0.5 + torch.rand(m.weight.shape, generator=generator))
-                m.bias.copy_(0.2 * torch.randn(m.bias.shape, generator=generator))
-            m.reset_running_stats()
-            m.momentum = None
-    model.train()
-    with torch.no_grad():
-        for _ in range(2):
-            model(torch.randn(8, 3, SIZE, SIZE, generator=generator))
-    model.eval()
 
 
 def export(name, out_dir):
@@ -40,7 +28,7 @@ def export(name, out_dir):
     torch.manual_seed(SEED)
     model = getattr(tvm, name)(weights=None)
     generator = torch.Generator().manual_seed(SEED)
-    trained_like(model, generator)
+    make_trained_like(model, generator, size=SIZE, batches=2)
     tmp = path + '.tmp'
     torch.onnx.export(model, torch.randn(1, 3, SIZE, SIZE, generator=generator), tmp, opset_version=13,
                       do_constant_folding=True, export_params=True, input_names=['input'], output_names=['logits'],
