@@ -34,4 +34,5 @@ def count(graph):
     return n
 
 
-print(json.dumps(count(onnx.load(sys.argv[1]).graph)))
+if __name__ == '__main__':
+    print(json.dumps(count(onnx.load(sys.argv[1]).graph)))
