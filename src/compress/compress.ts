@@ -165,6 +165,8 @@ export async function compressModel(original: Model, calib: CalibrationSet, opti
   // The rule's clean-ups (FTM: folding channel reorders) run only now: fitting needs each rewrite's own outputs.
   const final = rule.meta.finalize?.length ? applyRules(student, rule.meta.finalize).model : student;
   const agreement = await timed('evaluate', () => measureAgreement(model, final, heldOut, { threads, batchSize }));
+  // Counted on the emitted model: the rule's finalize and intake's conversions change what the file holds.
+  const paramsAfter = countParams(final.graph);
   seconds.total = (performance.now() - start) / 1000;
   return {
     model: final,
@@ -172,10 +174,9 @@ export async function compressModel(original: Model, calib: CalibrationSet, opti
       rule: rule.name,
       ruleOptions: plan.ruleOptions,
       targetRatio: options.targetRatio,
-      // Counted on the emitted model: the rule's finalize and intake's conversions change what the file holds.
-      achievedRatio: countParams(final.graph) / plan.paramsBefore,
+      achievedRatio: paramsAfter / plan.paramsBefore,
       paramsBefore: plan.paramsBefore,
-      paramsAfter: countParams(final.graph),
+      paramsAfter,
       samples: { fit: fitSet.count, validation: validation.count, heldOut: heldOut.count },
       layers: layerSummaries(plan, rewritten.records, profile.layers, fit?.layers ?? []),
       classifier,
