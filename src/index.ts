@@ -20,6 +20,7 @@ export { formatIntake } from './intake/format.js';
 export { canonicalRules } from './intake/rules/index.js';
 export { formatInspect } from './analysis/format-inspect.js';
 export * from './rewrite/index.js';
+export { RuleTester, type FiresCase, type DeclinesCase, type RuleTestCases, type RuleTesterOptions, type ModelSource } from './rewrite/rule-tester.js';
 // What a rule's fit step (FitPlan.solve) is written with, and the generic fitting engine.
 export * from './fit/index.js';
 export { symmetricEigen } from './linalg/eigen.js';
