@@ -1,7 +1,8 @@
 import type { CalibrationSet } from '../calib/types.js';
 import { captureBatches } from '../fit/capture.js';
 import { convError, convMoments, fitConv } from '../fit/conv-fit.js';
-import { collectLayerStats, emptyPatchStats, type PatchStats } from '../fit/patch-stats.js';
+import { collectLayerStats, emptyPatchStats } from '../fit/patch-stats.js';
+import type { PatchStats } from '../rewrite/fit-contract.js';
 import { convGeometry } from '../ir/conv.js';
 import { DataType } from '../ir/dtype.js';
 import type { Model } from '../ir/model.js';

@@ -1,7 +1,7 @@
 import { ftmError } from '../errors.js';
 import type { Tensor } from '../ir/tensor.js';
 import { DEFAULT_DAMPING, solveDamped } from './cholesky.js';
-import type { PatchStats } from './patch-stats.js';
+import type { PatchStats } from '../rewrite/fit-contract.js';
 
 /**
  * Least squares of a plain convolution ŷ = W·x + b on patch statistics: the building blocks a rule's fit step uses

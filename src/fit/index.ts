@@ -2,7 +2,7 @@
 export { DEFAULT_DAMPING, dampedFactor, solveDamped } from './cholesky.js';
 export { KroneckerProducts } from './kron-products.js';
 export { DenseProduct } from './dense-product.js';
-export { collectLayerStats, emptyPatchStats, patchStatsModel, PatchStatsCollector, type PatchLayer, type PatchStats } from './patch-stats.js';
+export { collectLayerStats, emptyPatchStats, patchStatsModel, PatchStatsCollector } from './patch-stats.js';
 export { convError, convMoments, fitConv, refitConv, relativeError, targetSpread, type ConvMoments, type ConvWeights } from './conv-fit.js';
 export { captureBatches, modelUpTo, type Capture } from './capture.js';
 export { fitSequential, type FitProgress, type FitReport, type LayerFitReport, type SequentialOptions } from './sequential.js';

@@ -5,38 +5,8 @@ import { newModel, type Model } from '../ir/model.js';
 import type { AttrInit } from '../ir/node.js';
 import { Tensor } from '../ir/tensor.js';
 import type { Value } from '../ir/value.js';
+import type { PatchLayer, PatchStats } from '../rewrite/fit-contract.js';
 import { Runner, type FloatTensor, type TensorValue } from '../runtime/session.js';
-
-/** The convolution whose input patches are summarized: its input channels, output channels and geometry. */
-export interface PatchLayer {
-  cin: number;
-  cout: number;
-  geometry: ConvGeometry;
-}
-
-/**
- * Sufficient statistics of a least-squares fit of a layer's outputs Y (C_out channels) on its input patches, over every
- * output position of every calibration sample. A patch X has `size` = (C_in+1)·k² + 1 entries: entry c·k² + κ is
- * input channel c at kernel tap κ (row-major taps, as in a Conv weight), where channel C_in is a constant-1 channel
- * zero-padded like the input (it carries a bias through the padding of a following k×k conv), and the last entry is
- * an always-1 term for the shift.
- */
-export interface PatchStats {
-  cin: number;
-  /** Kernel taps k² (kh·kw). */
-  k2: number;
-  cout: number;
-  /** (C_in+1)·k² + 1. */
-  size: number;
-  /** Σ X Xᵀ, size × size, row-major. */
-  xx: Float64Array;
-  /** Σ X Yᵀ, size × C_out, row-major. */
-  xy: Float64Array;
-  /** Σ y_c², per output channel. */
-  yy: Float64Array;
-  /** Number of positions summed over. */
-  count: number;
-}
 
 /** Empty statistics for a layer. */
 export function emptyPatchStats(cin: number, k2: number, cout: number): PatchStats {

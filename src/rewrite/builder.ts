@@ -3,7 +3,7 @@ import type { Graph } from '../ir/graph.js';
 import type { Node } from '../ir/node.js';
 import { Tensor } from '../ir/tensor.js';
 import type { Value } from '../ir/value.js';
-import type { Params } from './rule.js';
+import type { Params } from './fit-contract.js';
 
 type Attrs = Record<string, AttrInit | undefined>;
 

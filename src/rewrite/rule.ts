@@ -1,10 +1,9 @@
 import type { Graph } from '../ir/graph.js';
 import type { Model } from '../ir/model.js';
 import type { Node } from '../ir/node.js';
-import type { Tensor } from '../ir/tensor.js';
 import type { Value } from '../ir/value.js';
 import type { Builder } from './builder.js';
-import type { PatchLayer, PatchStats } from '../fit/patch-stats.js';
+import type { FitPlan, Params } from './fit-contract.js';
 
 /** Why a rule did not fire on a node: data a report can show, not a bare `false`. */
 export interface NoMatch {
@@ -49,45 +48,8 @@ export interface RuleContext<O> {
   stats?: LayerStats;
 }
 
-/** The new weights of a proposal, by role (`pw.weight`, `affine.scale`, ...): what `init` and fitting fill in. */
-export type Params = Map<string, Tensor>;
-
-/** Sufficient statistics of a layer's input patches and targets, and the layer they are collected for (src/fit/patch-stats.ts). */
-export type { PatchLayer, PatchStats } from '../fit/patch-stats.js';
-
-/** Knobs the fitting driver passes to every solve (a rule uses those that apply to its maths). */
-export interface FitSolveOptions {
-  /** Rounds of an alternating solve (FTM: P̃ | D | affine; default: the rule's). */
-  iterations?: number;
-  /** Stop early when a round lowers the error by less than this fraction. */
-  tolerance?: number;
-  /** Relative ridge of the least-squares solves (default DEFAULT_DAMPING, see solveDamped). */
-  damping?: number;
-  /** onnxruntime threads for solves that batch their algebra there (default: the machine's cores). */
-  threads?: number;
-}
-
-/** Relative output errors ‖Y − Ŷ‖² / ‖Y − mean Y‖² of the fitted layer on its statistics, before and after the solve. */
-export interface FitResult {
-  errorBefore: number;
-  errorAfter: number;
-}
-
-/**
- * How a proposal's weights are fitted to data, by least squares on streamed statistics (src/fit runs it): the student
- * value the fitted layer reads, the teacher value it must reproduce, the receptive field between them, and the solve.
- * The driver keeps `input` pointing at the value the student really feeds the layer when a later rewrite replaces it.
- */
-export interface FitPlan {
-  /** The value of the rewritten (student) model that feeds the fitted weights. */
-  input: Value;
-  /** The name, in the original (teacher) model, of the value to reproduce (the matched conv's pre-activation output). */
-  target: string;
-  /** Input channels, output channels and conv geometry (2-D, group 1) mapping `input` to `target`: the patches to collect. */
-  patches: PatchLayer;
-  /** Fits the proposal's params (in place) from the statistics of `patches` over (student input, teacher target). */
-  solve(stats: PatchStats, params: Params, options: FitSolveOptions): FitResult | Promise<FitResult>;
-}
+/** The fit contract (Params, PatchLayer, PatchStats, FitSolveOptions, FitResult, FitPlan) is part of the rule API. */
+export type { FitPlan, FitResult, FitSolveOptions, Params, PatchLayer, PatchStats } from './fit-contract.js';
 
 /**
  * What a rewrite proposes: which new value replaces each output of the matched nodes, and how to fit its weights (one
