@@ -20,9 +20,9 @@ for (const conv of model.graph.nodes.filter((n) => n.opType === 'Conv')) {
   const shape = shapes.get(conv.inputs[0]!);
   if (!shape?.every((d): d is number => typeof d === 'number')) continue;
   const alone = layerAlone(model, key, shape);
-  const rewritten = applyRules(alone, [ftm], { options: { ftm: { includeFirst: true, s } } });
+  const rewritten = applyRules(alone, [ftm], { options: { ftm: { includeFirst: true, s } }, finalize: true });
   if (!rewritten.records.some((r) => r.status === 'fired')) continue;
-  const folded = applyRules(rewritten.model, ftm.meta.finalize ?? []).model;
+  const folded = rewritten.model;
   const input = { data: new Float32Array(shape.reduce((a, b) => a * b, 1)).map((_, i) => Math.sin(i)), dims: shape };
   const [t] = await timeInterleaved(alone, folded, alone.graph.inputs[0].name, [input], { threads, seconds: 1, maxRuns: 2000 });
   rows.push([key, shape.join('×'), t.originalMs.toFixed(4), t.compressedMs.toFixed(4), t.ratio.toFixed(2), folded.graph.nodes.map((n) => n.opType).join(' ')]);

@@ -25,7 +25,7 @@ sections.push(
 );
 
 const original = loadModel('fixtures/resnet20/model.onnx');
-const allFtm = applyRules(applyRules(original, [ftm]).model, ftm.meta.finalize ?? []).model;
+const allFtm = applyRules(original, [ftm], { finalize: true }).model;
 const latency = await compareLatency(original, allFtm, [1, 28, 28], [1, 32], threads);
 sections.push(
   `## onnxruntime latency: the fixture before and after an FTM rewrite of all 20 qualifying convs (folded form), ${threads} threads\n\n` +

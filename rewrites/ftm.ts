@@ -4,6 +4,7 @@ import { fitFtmLayer } from './ftm-fit.js';
 import { initFtmDataFree } from './ftm-init.js';
 import { channelIndices, ftmLayout, type FtmLayout } from './ftm-layout.js';
 import { readFtmParams, setFtmParams } from './ftm-params.js';
+import { ftmStats } from './ftm-stats.js';
 
 export { readFtmParams, setFtmParams };
 
@@ -32,10 +33,11 @@ export const ftm = defineRule<FtmMatch, FtmOptions>({
     minOpset: 11,
     knob: { option: 's', values: [2, 3, 4, 6, 8] },
     finalize: [foldGather],
+    stats: ftmStats,
     options: {
-      s: { type: 'number', default: 2, description: 'ratio S: one prime map per S output channels' },
-      knf: { type: 'number', default: 1, description: 'neighbor-fusion conv1d kernel size (odd)' },
-      form: { type: 'string', default: 'folded', description: '"folded" (constant gates as per-channel scales: the cheapest graph) or "module" (the paper\'s graph, trainable gates)' },
+      s: { type: 'number', default: 2, integer: true, min: 2, description: 'ratio S: one prime map per S output channels' },
+      knf: { type: 'number', default: 1, odd: true, min: 1, description: 'neighbor-fusion conv1d kernel size (odd)' },
+      form: { type: 'string', default: 'folded', choices: ['folded', 'module'], description: '"folded" (constant gates as per-channel scales: the cheapest graph) or "module" (the paper\'s graph, trainable gates)' },
       includeFirst: { type: 'boolean', default: false, description: 'also rewrite convolutions that read a graph input' },
     },
   },
@@ -49,8 +51,6 @@ export const ftm = defineRule<FtmMatch, FtmOptions>({
     if (group !== 1) return noMatch(group === weight.dims[0] && weight.dims[1] === 1 ? 'depthwise convolution' : `grouped convolution (group=${group})`);
     if (b && !b.initializer) return noMatch('the bias is not a constant initializer');
     if (!options.includeFirst && x.isGraphInput) return noMatch('first convolution (reads a graph input); set includeFirst to rewrite it');
-    if (!(options.knf % 2 === 1 && options.knf >= 1)) return noMatch(`knf must be odd and ≥ 1, found ${options.knf}`);
-    if (options.form !== 'folded' && options.form !== 'module') return noMatch(`form must be "folded" or "module", found "${options.form}"`);
     const layout = ftmLayout(weight.dims[0], options.s, stats?.groups);
     if ('noMatch' in layout) return layout;
     return { nodes: [conv], constants: b ? [w, b] : [w], conv, x, y: conv.outputs[0]!, weight, bias: b?.initializer, layout };

@@ -5,6 +5,7 @@ import { applyRules, loadModel, printGraph, Tensor, type AttrInit, type Model, t
 import { loadCalibration, readPreprocessFile } from '../src/calib/index.js';
 import { fitSequential } from '../src/fit/index.js';
 import { modelWithInput, randomFloats, randomWeight } from '../test/helpers/build.js';
+import { expectCode } from '../test/helpers/errors.js';
 import { expectGolden } from '../test/helpers/golden.js';
 import { measuredLayerError } from '../test/helpers/layer-error.js';
 import { memoryCalibration } from '../test/helpers/memory-calib.js';
@@ -103,7 +104,7 @@ describe('lowrank', () => {
     }
   });
 
-  it('declines when the chosen rank would not reduce parameters, and bad options', () => {
+  it('declines when the chosen rank would not reduce parameters, or exceeds the full rank; refuses bad options once', () => {
     const tiny = convModel(1, 2, 1, {});
     expect(one(applyRules(tiny.model, [lowrank], { options: { lowrank: first } }).records)).toMatchObject({
       status: 'declined',
@@ -112,9 +113,10 @@ describe('lowrank', () => {
     const { model } = convModel(6, 8, 3);
     const reason = (o: Record<string, unknown>) => one(applyRules(model, [lowrank], { options: { lowrank: { ...first, ...o } } }).records).reason;
     expect(reason({ rank: 9 })).toBe("rank 9 exceeds the kernel's full rank min(C_out, C_in·k²) = 8");
-    expect(reason({ rank: 1.5 })).toBe('rank must be an integer ≥ 0 (0 = choose from the budget), found 1.5');
-    expect(reason({ budget: 0 })).toBe('budget must be in (0, 1], found 0');
-    expect(reason({ budget: 1.2 })).toBe('budget must be in (0, 1], found 1.2');
+    const usage = (o: Record<string, unknown>) => expectCode(() => reason(o), 'E_USAGE').message;
+    expect(usage({ rank: 1.5 })).toBe('rule "lowrank" option "rank": expected an integer ≥ 0, found 1.5');
+    expect(usage({ budget: 0 })).toBe('rule "lowrank" option "budget": expected a number in (0, 1], found 0');
+    expect(usage({ budget: 1.2 })).toBe('rule "lowrank" option "budget": expected a number in (0, 1], found 1.2');
   });
 
   const geometries: [string, Record<string, AttrInit>, number][] = [

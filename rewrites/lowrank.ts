@@ -27,8 +27,8 @@ export const lowrank = defineRule<LowrankMatch, LowrankOptions>({
     ops: ['Conv'],
     knob: { option: 'budget', values: [0.5, 0.35, 0.25, 0.15, 0.1, 0.05] },
     options: {
-      rank: { type: 'number', default: 0, description: 'rank r (an integer ≥ 1); 0 chooses the largest rank within the budget' },
-      budget: { type: 'number', default: 0.5, description: 'when rank is 0: parameters of the rewritten layer / those of the original, in (0, 1]' },
+      rank: { type: 'number', default: 0, integer: true, min: 0, description: 'rank r (an integer ≥ 1); 0 chooses the largest rank within the budget' },
+      budget: { type: 'number', default: 0.5, exclusiveMin: 0, max: 1, description: 'when rank is 0: parameters of the rewritten layer / those of the original, in (0, 1]' },
       includeFirst: { type: 'boolean', default: false, description: 'also rewrite convolutions that read a graph input' },
     },
   },
@@ -83,12 +83,11 @@ export const lowrank = defineRule<LowrankMatch, LowrankOptions>({
 /**
  * The rank: the one given, or the largest r with r·(C_in·k² + C_out) + C_out ≤ budget·(C_out·C_in·k² + C_out), at
  * least 1. A chosen rank that would not make the layer smaller declines; a given one is taken as asked (up to full rank).
+ * `rank` and `budget` are in range: the driver checks them against `meta.options` before any match.
  */
 export function chooseRank(cout: number, cols: number, { rank, budget }: Pick<LowrankOptions, 'rank' | 'budget'>): number | NoMatch {
   const full = Math.min(cout, cols);
-  if (!(Number.isInteger(rank) && rank >= 0)) return noMatch(`rank must be an integer ≥ 0 (0 = choose from the budget), found ${rank}`);
   if (rank > 0) return rank <= full ? rank : noMatch(`rank ${rank} exceeds the kernel's full rank min(C_out, C_in·k²) = ${full}`);
-  if (!(budget > 0 && budget <= 1)) return noMatch(`budget must be in (0, 1], found ${budget}`);
   const r = Math.max(1, Math.floor((budget * (cout * cols + cout) - cout) / (cols + cout)));
   if (r * (cols + cout) >= cout * cols) {
     return noMatch(`rank ${r} would not reduce parameters: r·(C_in·k² + C_out) = ${r * (cols + cout)} ≥ C_out·C_in·k² = ${cout * cols}`);

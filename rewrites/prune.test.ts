@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { applyRules, loadModel, printGraph, Tensor, type AttrInit, type Graph, type Model, type RewriteRecord, type Value } from '../src/index.js';
 import { fitSequential } from '../src/fit/index.js';
 import { modelWithInput, randomFloats, randomWeight } from '../test/helpers/build.js';
+import { expectCode } from '../test/helpers/errors.js';
 import { expectGolden } from '../test/helpers/golden.js';
 import { measuredLayerError } from '../test/helpers/layer-error.js';
 import { memoryCalibration } from '../test/helpers/memory-calib.js';
@@ -322,10 +323,10 @@ describe('prune', () => {
       expect(Array.from(await run(out, xs, [2, C, 6, 6]))).toEqual(Array.from(await run(model, xs, [2, C, 6, 6])));
     });
 
-    it('a bad ratio', () => {
+    it('a bad ratio: one usage error before any match', () => {
       const { model } = chain('relu');
-      expect(one(pruneAt(model, 0).records).reason).toBe('ratio must be in (0, 1], found 0');
-      expect(one(pruneAt(model, 1.5).records).reason).toBe('ratio must be in (0, 1], found 1.5');
+      expect(expectCode(() => pruneAt(model, 0), 'E_USAGE').message).toBe('rule "prune" option "ratio": expected a number in (0, 1], found 0');
+      expect(expectCode(() => pruneAt(model, 1.5), 'E_USAGE').message).toBe('rule "prune" option "ratio": expected a number in (0, 1], found 1.5');
     });
   });
 

@@ -30,7 +30,7 @@ export const prune = defineRule<PruneMatch, PruneOptions>({
     ops: ['Conv'],
     knob: { option: 'ratio', values: [0.5, 0.35, 0.25, 0.15, 0.1] },
     options: {
-      ratio: { type: 'number', default: 0.5, description: 'fraction of output channels kept, in (0, 1]: keep = round(ratio·C_out), at least 1' },
+      ratio: { type: 'number', default: 0.5, exclusiveMin: 0, max: 1, description: 'fraction of output channels kept, in (0, 1]: keep = round(ratio·C_out), at least 1' },
     },
   },
 
@@ -42,7 +42,6 @@ export const prune = defineRule<PruneMatch, PruneOptions>({
     const group = conv.getInt('group', 1);
     if (group !== 1) return noMatch(group === weight.dims[0] && weight.dims[1] === 1 ? 'depthwise convolution' : `grouped convolution (group=${group})`);
     if (b && !b.initializer) return noMatch('the bias is not a constant initializer');
-    if (!(options.ratio > 0 && options.ratio <= 1)) return noMatch(`ratio must be in (0, 1], found ${options.ratio}`);
     const path = followChannels(conv, graph);
     if (isNoMatch(path)) return path;
     const own: ChannelSlice[] = [{ node: conv, input: 1, role: 'conv.weight', value: w, axis: 0 }];

@@ -26,7 +26,8 @@ describe('rewrite command', () => {
     ['an unknown rule', ['--rule', 'nope'], /unknown rule "nope" \(built-in: ftm, lowrank, prune, fold-gather/],
     ['an unknown layer', ['--layers', 'nope'], /no node named "nope" in the model/],
     ['an unknown rule option', ['--option', 'speed=3'], /rule "ftm" has no option "speed"/],
-    ['an option of the wrong type', ['--option', 's=two'], /option "s" expects a number, found "two"/],
+    ['an option of the wrong type', ['--option', 's=two'], /rule "ftm" option "s": expected an integer ≥ 2, found "two"/],
+    ['an option out of range', ['--option', 'knf=2'], /rule "ftm" option "knf": expected an odd integer ≥ 1, found 2/],
   ])('%s: E_USAGE, exit 40, nothing written', (_, extra, message) => {
     const out = join(dir, `bad-${extra[0]}.onnx`);
     const r = cli(['rewrite', FIXTURE, '-o', out, ...extra]);

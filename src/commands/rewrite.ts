@@ -96,18 +96,16 @@ export const rewriteCommand: CommandModule<object, RewriteArgs> = {
     const stats = args.profile ? statsFromProfile(readProfile(args.profile)) : undefined;
     const ruleOptions = parseOptions(args.option);
     if (args.ratioS !== undefined) ruleOptions.s = args.ratioS;
-    const result = applyRules(model, [rule], { layers, stats, options: { [rule.name]: ruleOptions } });
-    // The rule's clean-ups (FTM: channel reorders folded into the convs that read them).
-    const folded = rule.meta.finalize?.length ? applyRules(result.model, rule.meta.finalize) : undefined;
-    const out = folded?.model ?? result.model;
-    writeOutputs(modelFiles(out, args.output));
+    // Nothing is fitted here, so the rule's clean-ups (FTM: channel reorders folded into the convs that read them) run at once.
+    const result = applyRules(model, [rule], { layers, stats, options: { [rule.name]: ruleOptions }, finalize: true });
+    writeOutputs(modelFiles(result.model, args.output));
     const summary = {
       model: args.model,
       output: args.output,
       rule: rule.name,
       // Of the model as given: intake's folds count as the compression they are.
       paramsBefore: intake?.params.before ?? result.paramsBefore,
-      paramsAfter: folded?.paramsAfter ?? result.paramsAfter,
+      paramsAfter: result.paramsAfter,
       records: result.records.map(({ params: _p, fit: _f, ...r }) => r),
       ...(intake ? { intake } : {}),
     };

@@ -12,7 +12,7 @@ import { profileModel } from '../profile/profile.js';
 import type { ProfileReport } from '../profile/report.js';
 import { mapLayer, similarityMap, type SimilarityMap } from '../profile/similarity-map.js';
 import { statsFromProfile } from '../profile/to-stats.js';
-import { applyRules, type RewriteRecord } from '../rewrite/driver.js';
+import { applyRules, finalizeRules, type RewriteRecord } from '../rewrite/driver.js';
 import type { AnyRule } from '../rewrite/rule.js';
 import { measureAgreement, MIN_RELIABLE_SAMPLES, type OutputAgreement } from './agreement.js';
 import { chooseStudent, snapshotInitializers, type StudentChoice } from './choose.js';
@@ -163,7 +163,7 @@ export async function compressModel(original: Model, calib: CalibrationSet, opti
       ? await timed('distill', () => optionalStage('distillation', options, () => distillStudent(model, student, rewritten.records, { train: fitSet, validation, heldOut }, options)))
       : skip('distillation', `${fitSet.count} fitting samples, fewer than the ${MIN_DISTILL_SAMPLES} distillation needs`, options);
   // The rule's clean-ups (FTM: folding channel reorders) run only now: fitting needs each rewrite's own outputs.
-  const final = rule.meta.finalize?.length ? applyRules(student, rule.meta.finalize).model : student;
+  const final = finalizeRules(student, [rule]).model;
   const agreement = await timed('evaluate', () => measureAgreement(model, final, heldOut, { threads, batchSize }));
   // Counted on the emitted model: the rule's finalize and intake's conversions change what the file holds.
   const paramsAfter = countParams(final.graph);

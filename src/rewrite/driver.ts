@@ -3,13 +3,13 @@ import { ftmError } from '../errors.js';
 import { removeDeadNodes } from '../graph/cleanup.js';
 import { toposort } from '../graph/toposort.js';
 import { validateGraph } from '../graph/validate.js';
+import { cloneModel } from '../ir/clone.js';
 import { isFloatType } from '../ir/dtype.js';
 import { onnxOpset, type Model } from '../ir/model.js';
 import type { Node } from '../ir/node.js';
 import type { Value } from '../ir/value.js';
-import { encodeModel } from '../onnx/save.js';
-import { loadModel } from '../onnx/load.js';
 import { Builder } from './builder.js';
+import { resolveOptions } from './options.js';
 import { isNoMatch, type AnyRule, type FitPlan, type LayerStats, type MatchBase, type Params, type Proposal, type RuleContext } from './rule.js';
 
 export interface ApplyOptions {
@@ -19,6 +19,12 @@ export interface ApplyOptions {
   options?: Record<string, Record<string, unknown>>;
   /** Calibration statistics per node name (e.g. the profiler's channel groups). */
   stats?: Record<string, LayerStats>;
+  /**
+   * Also run the `meta.finalize` rules of the rules that fired (FTM: fold its channel reorders), and count `paramsAfter`
+   * on the finalized model. For a result nothing is fitted on: fitting needs each rewrite's own outputs, so the records
+   * then carry no fit plans (a caller that fits calls finalizeRules after fitting).
+   */
+  finalize?: boolean;
 }
 
 /** fired: rewritten; declined: the rule does not apply (reason); refused: the driver would not apply it (reason);
@@ -53,17 +59,17 @@ export const nodeKey = (n: Node): string => n.name || n.outputs[0]?.name || n.op
  * outside the match, commits the proposals, and leaves a sorted, valid graph without dead nodes.
  */
 export function applyRules(model: Model, rules: AnyRule[], options: ApplyOptions = {}): ApplyResult {
-  const copy = loadModel(encodeModel(model));
-  copy.path = model.path;
+  const copy = cloneModel(model);
   const graph = copy.graph;
   const records: RewriteRecord[] = [];
   const paramsBefore = countParams(graph);
   const wanted = options.layers && new Set(options.layers);
   if (wanted) checkLayersExist(copy, wanted);
+  const resolved = resolveAllOptions(rules, options.options ?? {});
   const consumedBy = new Map<Node, string>();
   const replacedBy = new Map<Value, Value>();
-  for (const rule of rules) {
-    const ruleOptions = resolveOptions(rule, options.options?.[rule.name] ?? {});
+  for (const [i, rule] of rules.entries()) {
+    const ruleOptions = resolved[i];
     const targets = graph.nodes.filter((n) => (wanted ? wanted.has(nodeKey(n)) : n.isOnnxDomain && rule.meta.ops.includes(n.opType)));
     for (const node of targets) {
       const by = consumedBy.get(node);
@@ -83,7 +89,18 @@ export function applyRules(model: Model, rules: AnyRule[], options: ApplyOptions
   }
   removeDeadNodes(graph);
   toposort(graph);
-  return { model: copy, records, paramsBefore, paramsAfter: countParams(graph) };
+  if (!options.finalize) return { model: copy, records, paramsBefore, paramsAfter: countParams(graph) };
+  const fired = rules.filter((r) => records.some((x) => x.rule === r.name && x.status === 'fired'));
+  const finalized = finalizeRules(copy, fired);
+  return { model: finalized.model, records: records.map(({ fit: _, ...r }) => r), paramsBefore, paramsAfter: finalized.paramsAfter };
+}
+
+/**
+ * Runs the clean-up rules the given rules name in `meta.finalize` (each once, in order), on a copy of a model whose
+ * rewrites are final (after fitting): what the emitted model holds, and its parameter count.
+ */
+export function finalizeRules(model: Model, rules: AnyRule[]): ApplyResult {
+  return applyRules(model, [...new Set(rules.flatMap((r) => r.meta.finalize ?? []))]);
 }
 
 function applyAt(rule: AnyRule, node: Node, ctx: RuleContext<Record<string, unknown>>, replacedBy: Map<Value, Value>): { record: RewriteRecord; consumed: Node[] } {
@@ -163,14 +180,12 @@ function commit(ctx: RuleContext<Record<string, unknown>>, match: MatchBase, b: 
   g.forget(match.nodes.flatMap((n) => n.outputs.filter((v): v is Value => v !== null)));
 }
 
-function resolveOptions(rule: AnyRule, given: Record<string, unknown>): Record<string, unknown> {
-  const specs = rule.meta.options as Record<string, { type: string; default: unknown }>;
-  for (const [key, value] of Object.entries(given)) {
-    const spec = specs[key];
-    if (!spec) throw ftmError('E_USAGE', `rule "${rule.name}" has no option "${key}" (options: ${Object.keys(specs).join(', ') || 'none'})`);
-    if (typeof value !== spec.type) throw ftmError('E_USAGE', `rule "${rule.name}" option "${key}" expects a ${spec.type}, found ${JSON.stringify(value)}`);
-  }
-  return Object.fromEntries(Object.entries(specs).map(([k, s]) => [k, k in given ? given[k] : s.default]));
+/** Every rule's options checked before the first match; options for a rule that is not applied are a usage error too. */
+function resolveAllOptions(rules: AnyRule[], given: Record<string, Record<string, unknown>>): Record<string, unknown>[] {
+  const names = new Set(rules.map((r) => r.name));
+  const stray = Object.keys(given).filter((n) => !names.has(n));
+  if (stray.length) throw ftmError('E_USAGE', `options given for rule ${stray.map((n) => `"${n}"`).join(', ')}, which is not applied (rules: ${[...names].join(', ') || 'none'})`);
+  return rules.map((rule) => resolveOptions(rule, given[rule.name] ?? {}));
 }
 
 function checkLayersExist(model: Model, wanted: Set<string>): void {

@@ -22,10 +22,26 @@ export interface MatchBase {
   constants: Value[];
 }
 
+/**
+ * One option of a rule and the values it accepts: the driver checks every given value against it once, before any
+ * match (src/rewrite/options.ts), so `match` can trust its options. Bounds apply to numbers.
+ */
 export interface OptionSpec {
   type: 'number' | 'string' | 'boolean';
   default: number | string | boolean;
   description: string;
+  /** The only values accepted. */
+  choices?: readonly (number | string)[];
+  /** Whole numbers only. */
+  integer?: boolean;
+  /** Odd whole numbers only (e.g. a centred kernel size). */
+  odd?: boolean;
+  /** The smallest value accepted. */
+  min?: number;
+  /** A bound the value must be strictly above (a fraction in (0, 1]: `exclusiveMin: 0, max: 1`). */
+  exclusiveMin?: number;
+  /** The largest value accepted. */
+  max?: number;
 }
 
 /** Per-layer statistics from calibration, when the caller has them (the profiler's pairing, redundancy). */
