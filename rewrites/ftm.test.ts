@@ -2,15 +2,15 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { applyRules, loadModel, printGraph, saveModel, type Params } from '../src/index.js';
-import { expectGolden } from '../test/helpers/golden.js';
+import { applyRules, loadModel, RuleTester, saveModel, type ApplyResult, type Model, type Params } from '../src/index.js';
 import { modelWithInput, randomFloats, randomWeight } from '../test/helpers/build.js';
 import { runOnce } from '../test/helpers/ort.js';
 import { pythonOnnxMissing, runOracle } from '../test/helpers/python.js';
 import { conv2d, nchw, relMaxError, type Nchw } from '../test/helpers/reference.js';
 import { ftm } from './ftm.js';
 
-const golden = (name: string) => new URL(`./__golden__/${name}.txt`, import.meta.url).pathname;
+RuleTester.describe = describe;
+RuleTester.it = it;
 
 /** x → Conv(w, b) → Relu → y: the Conv is not the first layer only if `first` is false (a Relu before it). */
 function convModel(cin: number, cout: number, k: number, attrs: { pads?: number[]; strides?: number[] } = {}, size = 6) {
@@ -88,74 +88,73 @@ describe('ftm rule: the paper\'s module', () => {
     expect(got.length).toBe(want.data.length);
     expect(relMaxError(got, want.data)).toBeLessThan(1e-5);
   });
-
-  it('the folded form computes the same function as the module form (zero fusion weights)', async () => {
-    const { model, input } = convModel(6, 10, 3, { pads: [1, 1, 1, 1], strides: [1, 2] });
-    const groups = [[9, 0], [1, 8], [2, 7], [3, 6], [4, 5]];
-    const run = async (form: string) => {
-      const r = applyRules(model, [ftm], { options: { ftm: { form } }, stats: { conv: { groups } } });
-      return (await runOnce(r.model, { x: input(3) }))[r.model.graph.outputs[0].name];
-    };
-    const [folded, module] = [await run('folded'), await run('module')];
-    expect(relMaxError(folded, module)).toBeLessThan(1e-5);
-  });
-
-  it('data-free init reproduces a conv whose kernels are rank-1 with exact scaled-copy ghosts', async () => {
-    const { model, input } = convModel(3, 4, 3, { pads: [1, 1, 1, 1] });
-    const w = model.graph.lookup('w')!.initializer!.data as Float32Array;
-    // channels 0 and 2 are rank-1 kernels a⊗d; channel 1 = −0.5·channel 0, channel 3 = 0.25·channel 2
-    const rank1 = (a: Float32Array, d: Float32Array, gain: number) => Array.from({ length: 27 }, (_, i) => gain * a[Math.floor(i / 9)] * d[i % 9]);
-    const [a0, d0, a2, d2] = [randomFloats(3, 1), randomFloats(9, 2), randomFloats(3, 3), randomFloats(9, 4)];
-    w.set([...rank1(a0, d0, 1), ...rank1(a0, d0, -0.5), ...rank1(a2, d2, 1), ...rank1(a2, d2, 0.25)]);
-    const feed = input(2);
-    const before = (await runOnce(model, { x: feed }))[model.graph.outputs[0].name];
-    const r = applyRules(model, [ftm], { stats: { conv: { groups: [[0, 1], [2, 3]] } } });
-    const after = (await runOnce(r.model, { x: feed }))[r.model.graph.outputs[0].name];
-    expect(relMaxError(after, before)).toBeLessThan(1e-5);
-  });
-
-  it('keeps the graph interface, names nodes after the conv, and prints as the golden graph', () => {
-    const { model } = convModel(4, 8, 3, { pads: [1, 1, 1, 1] });
-    for (const form of ['folded', 'module']) {
-      const r = applyRules(model, [ftm], { options: { ftm: { form, s: 2, knf: form === 'module' ? 3 : 1 } }, stats: { conv: { groups: [[5, 0], [1, 7], [2, 3], [6, 4]] } } });
-      expect(r.model.graph.outputs.map((v) => v.name)).toEqual(model.graph.outputs.map((v) => v.name));
-      expect(r.model.graph.nodes.every((n) => n.name === 'pre' || n.name!.startsWith('conv/ftm/'))).toBe(true);
-      expectGolden(golden(`ftm-${form}`), printGraph(r.model.graph));
-    }
-  });
 });
 
-describe('ftm rule: where it does not fire', () => {
-  it('reports grouped, depthwise, non-constant, shared and first convolutions with reasons', () => {
-    const { model, g, x } = modelWithInput(['N', 4, 5, 5]);
-    const pre = g.addNode({ op: 'Relu', inputs: [x], name: 'pre' }).outputs[0]!;
-    const conv = (name: string, w: ReturnType<typeof randomWeight> | typeof x, attrs = {}, input = pre) => g.addNode({ op: 'Conv', inputs: [input, w], name, attrs }).outputs[0]!;
-    const outs = [
-      conv('grouped', randomWeight(g, 'wg', [4, 2, 3, 3], 1), { group: 2 }),
-      conv('depthwise', randomWeight(g, 'wd', [4, 1, 3, 3], 2), { group: 4 }),
-      conv('computed', g.addNode({ op: 'Identity', inputs: [randomWeight(g, 'wc', [4, 4, 3, 3], 3)] }).outputs[0]!),
-      conv('first', randomWeight(g, 'wf', [4, 4, 3, 3], 4), {}, x),
-    ];
-    const shared = randomWeight(g, 'ws', [4, 4, 3, 3], 5);
-    outs.push(conv('shared_a', shared), conv('shared_b', shared));
-    g.outputs.push(...outs);
-    const r = applyRules(model, [ftm]);
-    const why = Object.fromEntries(r.records.map((x) => [x.node, `${x.status}: ${x.reason}`]));
-    expect(why).toEqual({
-      grouped: 'declined: grouped convolution (group=2)',
-      depthwise: 'declined: depthwise convolution',
-      computed: 'declined: the weight is not a constant initializer',
-      first: 'declined: first convolution (reads a graph input); set includeFirst to rewrite it',
-      shared_a: `refused: "ws" is shared with Conv "shared_b", outside the match`,
-      shared_b: `refused: "ws" is shared with Conv "shared_a", outside the match`,
-    });
-    expect(r.paramsAfter).toBe(r.paramsBefore);
-  });
+/** x → Relu → conv (3→4, 3×3, pad 1): channels 0 and 2 are rank-1 kernels a⊗d; channel 1 = −0.5·channel 0, channel 3 = 0.25·channel 2. */
+function rank1Ghosts(): Model {
+  const { model } = convModel(3, 4, 3, { pads: [1, 1, 1, 1] });
+  const w = model.graph.lookup('w')!.initializer!.data as Float32Array;
+  const rank1 = (a: Float32Array, d: Float32Array, gain: number) => Array.from({ length: 27 }, (_, i) => gain * a[Math.floor(i / 9)] * d[i % 9]);
+  const [a0, d0, a2, d2] = [randomFloats(3, 1), randomFloats(9, 2), randomFloats(3, 3), randomFloats(9, 4)];
+  w.set([...rank1(a0, d0, 1), ...rank1(a0, d0, -0.5), ...rank1(a2, d2, 1), ...rank1(a2, d2, 0.25)]);
+  return model;
+}
 
-  it('refuses a pairing that does not fit S, and unknown options', () => {
+/** Convs the rule must leave, each reading a Relu of x (but "first", which reads x): two share one weight. */
+function unfit(): Model {
+  const { model, g, x } = modelWithInput(['N', 4, 5, 5]);
+  const pre = g.addNode({ op: 'Relu', inputs: [x], name: 'pre' }).outputs[0]!;
+  const conv = (name: string, w: ReturnType<typeof randomWeight> | typeof x, attrs = {}, input = pre) => g.addNode({ op: 'Conv', inputs: [input, w], name, attrs }).outputs[0]!;
+  const outs = [
+    conv('grouped', randomWeight(g, 'wg', [4, 2, 3, 3], 1), { group: 2 }),
+    conv('depthwise', randomWeight(g, 'wd', [4, 1, 3, 3], 2), { group: 4 }),
+    conv('computed', g.addNode({ op: 'Identity', inputs: [randomWeight(g, 'wc', [4, 4, 3, 3], 3)] }).outputs[0]!),
+    conv('first', randomWeight(g, 'wf', [4, 4, 3, 3], 4), {}, x),
+  ];
+  const shared = randomWeight(g, 'ws', [4, 4, 3, 3], 5);
+  outs.push(conv('shared_a', shared), conv('shared_b', shared));
+  g.outputs.push(...outs);
+  return model;
+}
+
+const pairs = { conv: { groups: [[5, 0], [1, 7], [2, 3], [6, 4]] } };
+/** The rewritten graph keeps the interface and names its nodes after the conv. */
+const namedAfterConv = (original: Model) => (r: ApplyResult) => {
+  expect(r.model.graph.outputs.map((v) => v.name)).toEqual(original.graph.outputs.map((v) => v.name));
+  expect(r.model.graph.nodes.every((n) => n.name === 'pre' || n.name!.startsWith('conv/ftm/'))).toBe(true);
+};
+const eightChannels = convModel(4, 8, 3, { pads: [1, 1, 1, 1] }).model;
+const foldedVsModule = convModel(6, 10, 3, { pads: [1, 1, 1, 1], strides: [1, 2] }).model;
+const fivePairs = { conv: { groups: [[9, 0], [1, 8], [2, 7], [3, 6], [4, 5]] } };
+
+new RuleTester({ goldenDir: new URL('./__golden__/', import.meta.url) }).run(ftm, {
+  fires: [
+    { name: 'folded form: keeps the interface, names nodes after the conv, prints as the golden graph', model: eightChannels, options: { form: 'folded', s: 2, knf: 1 }, stats: pairs, at: ['conv'], golden: 'ftm-folded.txt', check: namedAfterConv(eightChannels) },
+    { name: 'module form: keeps the interface, names nodes after the conv, prints as the golden graph', model: eightChannels, options: { form: 'module', s: 2, knf: 3 }, stats: pairs, at: ['conv'], golden: 'ftm-module.txt', check: namedAfterConv(eightChannels) },
+    {
+      name: 'the folded form computes the same function as the module form (zero fusion weights)',
+      model: foldedVsModule,
+      options: { form: 'folded' },
+      stats: fivePairs,
+      at: ['conv'],
+      equivalent: { tolerance: 1e-5, to: () => applyRules(foldedVsModule, [ftm], { options: { ftm: { form: 'module' } }, stats: fivePairs }).model },
+    },
+    { name: 'data-free init reproduces a conv whose kernels are rank-1 with exact scaled-copy ghosts', model: rank1Ghosts, stats: { conv: { groups: [[0, 1], [2, 3]] } }, at: ['conv'], equivalent: { tolerance: 1e-5 } },
+  ],
+  declines: [
+    { name: 'a grouped convolution', model: unfit, at: 'grouped', reason: 'grouped convolution (group=2)' },
+    { name: 'a depthwise convolution', model: unfit, at: 'depthwise', reason: 'depthwise convolution' },
+    { name: 'a computed weight', model: unfit, at: 'computed', reason: 'the weight is not a constant initializer' },
+    { name: 'the first convolution', model: unfit, at: 'first', reason: 'first convolution (reads a graph input); set includeFirst to rewrite it' },
+    { name: 'a weight shared with another conv (refused by the driver)', model: unfit, at: 'shared_a', status: 'refused', reason: '"ws" is shared with Conv "shared_b", outside the match' },
+    { name: 'the other conv sharing it', model: unfit, at: 'shared_b', status: 'refused', reason: '"ws" is shared with Conv "shared_a", outside the match' },
+    { name: 'a pairing that does not fit S', model: convModel(4, 8, 3).model, stats: { conv: { groups: [[0, 1, 2], [3, 4, 5], [6, 7]] } }, reason: /pairing does not fit S=2: expected 4 groups of sizes \[2,2,2,2\]/ },
+  ],
+});
+
+describe('ftm rule: bad settings', () => {
+  it('throws on unknown options and layers', () => {
     const { model } = convModel(4, 8, 3);
-    const r = applyRules(model, [ftm], { stats: { conv: { groups: [[0, 1, 2], [3, 4, 5], [6, 7]] } } });
-    expect(r.records[0].reason).toMatch(/pairing does not fit S=2: expected 4 groups of sizes \[2,2,2,2\]/);
     expect(() => applyRules(model, [ftm], { options: { ftm: { ratio: 2 } } })).toThrow(/no option "ratio"/);
     expect(() => applyRules(model, [ftm], { layers: ['nope'] })).toThrow(/no node named "nope"/);
   });
