@@ -438,5 +438,5 @@ function checkShapes(stats: PatchStats, init: FtmWeights, layout: FtmLayout, k2:
   if (init.pw.length !== layout.m * cin || init.pwBias.length !== layout.m || init.dw.length !== layout.m * k2) problems.push(`weights do not fit m=${layout.m} prime maps`);
   if (init.scale.length !== layout.channels || init.shift.length !== layout.channels) problems.push(`affine of ${init.scale.length} channels, layout of ${layout.channels}`);
   if (stats.count === 0) problems.push('statistics over zero positions');
-  if (problems.length) throw ftmError('E_USAGE', `cannot fit the FTM layer: ${problems.join('; ')}`);
+  if (problems.length) throw ftmError('E_RULE', `cannot fit the FTM layer: ${problems.join('; ')}`);
 }

@@ -30,10 +30,10 @@ export function readFtmParams(params: Params, layout: FtmLayout, cin: number, k2
   const { m, s, channels } = layout;
   const get = (role: string, size: number): Float32Array => {
     const t = params.get(role);
-    if (!t) throw ftmError('E_USAGE', `expected the FTM weight "${role}" among the rewrite's params, found ${[...params.keys()].join(', ') || 'none'}`, where);
+    if (!t) throw ftmError('E_RULE', `expected the FTM weight "${role}" among the rewrite's params, found ${[...params.keys()].join(', ') || 'none'}`, where);
     const data = t.data;
     if (!(data instanceof Float32Array) || data.length !== size) {
-      throw ftmError('E_USAGE', `expected "${role}" to hold ${size} float32 values (m=${m}, S=${s}, C_in=${cin}, k²=${k2}), found [${t.dims.join(', ')}]`, where);
+      throw ftmError('E_RULE', `expected "${role}" to hold ${size} float32 values (m=${m}, S=${s}, C_in=${cin}, k²=${k2}), found [${t.dims.join(', ')}]`, where);
     }
     return data;
   };
@@ -51,7 +51,7 @@ export function readFtmParams(params: Params, layout: FtmLayout, cin: number, k2
   }
   const gates = Array.from({ length: s - 1 }, (_, t) => {
     const g = params.get(`nf${t + 1}.weight`);
-    if (!g) throw ftmError('E_USAGE', `expected the FTM weight "nf${t + 1}.weight" (S=${s}) among the rewrite's params`, where);
+    if (!g) throw ftmError('E_RULE', `expected the FTM weight "nf${t + 1}.weight" (S=${s}) among the rewrite's params`, where);
     return Float32Array.from(g.data as Float32Array);
   });
   return { ...weights, gates, scale: get('affine.scale', channels).slice(), shift: get('affine.shift', channels).slice() };

@@ -13,7 +13,7 @@ export function fitLowrank(stats: PatchStats, params: Params, options: FitSolveO
   const k = param(params, 'k.weight', where), pw = param(params, 'pw.weight', where), bias = param(params, 'pw.bias', where);
   const r = k.dims[0];
   if (k.size !== r * n || pw.size !== cout * r || bias.size !== cout) {
-    throw ftmError('E_USAGE', `expected k.weight [r, ${stats.cin}, k…] with k² = ${stats.k2}, pw.weight [${cout}, r, 1…], pw.bias [${cout}], found [${k.dims}], [${pw.dims}], [${bias.dims}]`, where);
+    throw ftmError('E_RULE', `expected k.weight [r, ${stats.cin}, k…] with k² = ${stats.k2}, pw.weight [${cout}, r, 1…], pw.bias [${cout}], found [${k.dims}], [${pw.dims}], [${bias.dims}]`, where);
   }
   const errorBefore = convError(m, product(pw.data as Float32Array, k.data as Float32Array, cout, r, n), bias.data as Float32Array);
 
@@ -56,7 +56,7 @@ export function fitLowrank(stats: PatchStats, params: Params, options: FitSolveO
 
 function param(params: Params, role: string, where: string): Tensor {
   const t = params.get(role);
-  if (!t || !(t.data instanceof Float32Array)) throw ftmError('E_USAGE', `expected the float32 lowrank weight "${role}" among the rewrite's params, found ${[...params.keys()].join(', ') || 'none'}`, where);
+  if (!t || !(t.data instanceof Float32Array)) throw ftmError('E_RULE', `expected the float32 lowrank weight "${role}" among the rewrite's params, found ${[...params.keys()].join(', ') || 'none'}`, where);
   return t;
 }
 

@@ -23,7 +23,7 @@ export const ERROR_CODES = {
   E_GRAPH_INVALID: 31,
   E_NAME_TAKEN: 32,
   E_TENSOR: 33,
-  // Usage
+  // Usage: the caller's wrong input (arguments, options), never a broken internal contract (that is E_RULE)
   E_USAGE: 40,
   // Calibration data
   E_CALIB_NOT_FOUND: 50,
@@ -34,7 +34,7 @@ export const ERROR_CODES = {
   // Model features the tool does not handle
   E_UNSUPPORTED: 60,
   E_RUNTIME: 61,
-  // Rewrites and planning
+  // Rewrites and planning. E_RULE: a rule broke its contract (invalid graph, params or statistics its fit plan does not match)
   E_RULE: 70,
   E_TARGET_UNREACHABLE: 71,
   // Quality gates (--max-output-error, --min-agreement)

@@ -45,7 +45,7 @@ export interface ConvMoments {
 /** The moments of a plain conv from a layer's PatchStats (float64; exact up to the rounding of the centering). */
 export function convMoments(stats: PatchStats): ConvMoments {
   const { size, cout, count } = stats;
-  if (!(count > 0)) throw ftmError('E_USAGE', 'cannot fit a layer on statistics over zero positions');
+  if (!(count > 0)) throw ftmError('E_RULE', 'cannot fit a layer on statistics over zero positions');
   const inputs = stats.cin * stats.k2;
   const k = size - 1;
   const meanX = Float64Array.from({ length: inputs }, (_, i) => stats.xx[i * size + k] / count);
@@ -91,7 +91,7 @@ export function fitConv(m: ConvMoments, options: { damping?: number } = {}): Con
 export function convError(m: ConvMoments, weight: ArrayLike<number>, bias: ArrayLike<number>): number {
   const { inputs, cout, count } = m;
   if (weight.length !== cout * inputs || bias.length !== cout) {
-    throw ftmError('E_USAGE', `expected a weight of ${cout}×${inputs} and a bias of ${cout}, found ${weight.length} and ${bias.length} values`);
+    throw ftmError('E_RULE', `expected a weight of ${cout}×${inputs} and a bias of ${cout}, found ${weight.length} and ${bias.length} values`);
   }
   let error = 0, spread = 0;
   const w = new Float64Array(inputs);
@@ -119,7 +119,7 @@ export function convError(m: ConvMoments, weight: ArrayLike<number>, bias: Array
  * statistics by least squares; returns the relative errors of the weights found and of the fit.
  */
 export function refitConv(stats: PatchStats, weight: Tensor, bias: Tensor, options: { damping?: number } = {}): { errorBefore: number; errorAfter: number } {
-  if (!(weight.data instanceof Float32Array && bias.data instanceof Float32Array)) throw ftmError('E_USAGE', `expected float32 conv weights to refit, found "${weight.name}" and "${bias.name}"`);
+  if (!(weight.data instanceof Float32Array && bias.data instanceof Float32Array)) throw ftmError('E_RULE', `expected float32 conv weights to refit, found "${weight.name}" and "${bias.name}"`);
   const m = convMoments(stats);
   const errorBefore = convError(m, weight.data, bias.data);
   const fit = fitConv(m, options);

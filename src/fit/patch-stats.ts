@@ -125,11 +125,11 @@ export class PatchStatsCollector {
     const { cin, cout, geometry } = this.layer;
     const show = (d: readonly number[]) => `[${d.join(', ')}]`;
     if (xd.length !== 4 || yd.length !== 4 || xd[1] !== cin || yd[1] !== cout || xd[0] !== yd[0]) {
-      throw ftmError('E_USAGE', `expected an input [N, ${cin}, H, W] and a target [N, ${cout}, H', W'], found ${show(xd)} and ${show(yd)}`, where);
+      throw ftmError('E_RULE', `expected an input [N, ${cin}, H, W] and a target [N, ${cout}, H', W'], found ${show(xd)} and ${show(yd)}`, where);
     }
     const spatial = convOutputSize(geometry, xd.slice(2));
     if (spatial[0] !== yd[2] || spatial[1] !== yd[3]) {
-      throw ftmError('E_USAGE', `the layer maps an input ${show(xd)} to [.., ${spatial.join(', ')}], the target is ${show(yd)}`, where);
+      throw ftmError('E_RULE', `the layer maps an input ${show(xd)} to [.., ${spatial.join(', ')}], the target is ${show(yd)}`, where);
     }
     return yd[0] * yd[2] * yd[3];
   }

@@ -16,7 +16,7 @@ export function segmentModel(model: Model, from: readonly string[], to: readonly
   const inputs: Value[] = [];
   for (const name of from) {
     const v = g.lookup(name);
-    if (!v) throw ftmError('E_USAGE', `cannot start a segment at "${name}": the model has no such value`, model.path);
+    if (!v) throw ftmError('E_RULE', `cannot start a segment at "${name}": the model has no such value`, model.path);
     if (!v.producer) {
       inputs.push(v);
       continue;
@@ -92,7 +92,7 @@ export class SegmentedRun {
     return this.frontier.map((batch) =>
       names.map((n) => {
         const t = batch.get(n);
-        if (!t) throw ftmError('E_USAGE', `"${n}" is no longer available in the segmented run (it was computed before and released)`, this.model.path);
+        if (!t) throw ftmError('E_RULE', `"${n}" is no longer available in the segmented run (it was computed before and released)`, this.model.path);
         return t;
       }),
     );
