@@ -1,18 +1,18 @@
 import { fileURLToPath } from 'node:url';
 import { relMaxError } from '../test/helpers/reference.js';
 import { describe, expect, it } from 'vitest';
-import { applyRules, loadModel, printGraph, Tensor, type AttrInit, type Model, type RewriteRecord } from '../src/index.js';
+import { applyRules, loadModel, RuleTester, Tensor, type ApplyResult, type AttrInit, type Graph, type Model, type RewriteRecord } from '../src/index.js';
 import { loadCalibration, readPreprocessFile } from '../src/calib/index.js';
 import { fitSequential } from '../src/fit/index.js';
 import { modelWithInput, randomFloats, randomWeight } from '../test/helpers/build.js';
 import { expectCode } from '../test/helpers/errors.js';
-import { expectGolden } from '../test/helpers/golden.js';
 import { measuredLayerError } from '../test/helpers/layer-error.js';
 import { memoryCalibration } from '../test/helpers/memory-calib.js';
 import { runOnce } from '../test/helpers/ort.js';
 import { chooseRank, lowrank } from './lowrank.js';
 
-const golden = (name: string, text: string) => expectGolden(fileURLToPath(new URL(`./__golden__/${name}.txt`, import.meta.url)), text);
+RuleTester.describe = describe;
+RuleTester.it = it;
 
 /** x [2,cin,h,w] → Conv(cin→cout, k×k, attrs) → y, the weight named "w". */
 function convModel(cin: number, cout: number, k: number, attrs: Record<string, AttrInit> = { pads: [1, 1, 1, 1] }, hw = 9) {
@@ -47,19 +47,97 @@ const one = (records: RewriteRecord[]) => {
 
 const first = { includeFirst: true };
 
-describe('lowrank', () => {
-  it('at full rank equals the original conv on onnxruntime', async () => {
-    const { model, input } = convModel(6, 8, 3);
-    const { model: out, records, paramsBefore, paramsAfter } = applyRules(model, [lowrank], { options: { lowrank: { ...first, rank: 8 } } });
-    const r = one(records);
-    expect(r.status).toBe('fired');
-    expect(r.params!.get('k.weight')!.dims).toEqual([8, 6, 3, 3]);
-    expect(r.params!.get('pw.weight')!.dims).toEqual([8, 8, 1, 1]);
-    // full rank costs the extra 1×1 conv: 8·54 + 8·8 + 8 instead of 8·54 + 8
-    expect(paramsAfter - paramsBefore).toBe(8 * 8);
-    expect(relMaxError(await run(out, input), await run(model, input))).toBeLessThan(1e-4);
+/** x → <one conv named "conv" or "grouped"/"dw", built by `conv`> → y. */
+function single(cin: number, conv: (g: Graph, x: ReturnType<typeof modelWithInput>['x']) => ReturnType<Graph['addNode']>): Model {
+  const { model, g, x } = modelWithInput(['N', cin, 9, 9]);
+  g.outputs.push(conv(g, x).outputs[0]!);
+  return model;
+}
+
+const weightInput = () =>
+  single(4, (g, x) => {
+    const w = g.define('w');
+    w.type = { kind: 'tensor', elemType: 1, shape: [{ value: 6 }, { value: 4 }, { value: 3 }, { value: 3 }] };
+    g.inputs.push(w);
+    return g.addNode({ op: 'Conv', inputs: [x, w], name: 'conv' });
   });
 
+const overridable = () => {
+  const { model, g, w } = convModel(4, 6, 3);
+  g.inputs.push(w);
+  return model;
+};
+
+const computedWeight = () =>
+  single(4, (g, x) => {
+    const scaled = g.addNode({ op: 'Mul', inputs: [randomWeight(g, 'w0', [6, 4, 3, 3], 1), g.addInitializer('two', Tensor.float32([1], [2]))], name: 'scale' });
+    return g.addNode({ op: 'Conv', inputs: [x, scaled.outputs[0]], name: 'conv' });
+  });
+
+/** x → conv a → conv b, both reading the weight "w". */
+function sharedWeight(): Model {
+  const { model, g, x } = modelWithInput(['N', 4, 9, 9]);
+  const w = randomWeight(g, 'w', [4, 4, 3, 3], 1);
+  const a = g.addNode({ op: 'Conv', inputs: [x, w], name: 'a', attrs: { pads: [1, 1, 1, 1] } });
+  g.outputs.push(g.addNode({ op: 'Conv', inputs: [a.outputs[0], w], name: 'b', attrs: { pads: [1, 1, 1, 1] } }).outputs[0]!);
+  return model;
+}
+
+/** The factors keep the conv's geometry: strides and dilations on the k×k factor, a plain 1×1 after it. */
+const keepsGeometry = (attrs: Record<string, AttrInit>) => (r: ApplyResult) => {
+  const [k, pw] = r.model.graph.nodes;
+  expect(k.getInts('strides')).toEqual(attrs.strides ?? [1, 1]);
+  expect(k.getInts('dilations')).toEqual(attrs.dilations ?? [1, 1]);
+  expect(pw.getInts('kernel_shape')).toBeUndefined();
+  expect(pw.inputs[1]!.initializer!.dims).toEqual([6, 6, 1, 1]);
+};
+
+const geometries: [string, Record<string, AttrInit>, number][] = [
+  ['stride 2, asymmetric pads, dilation 2', { strides: [2, 2], pads: [1, 0, 2, 1], dilations: [2, 2] }, 11],
+  ['auto_pad SAME_UPPER, stride 2, odd size', { auto_pad: 'SAME_UPPER', strides: [2, 2] }, 9],
+  ['auto_pad VALID, 5×5', { auto_pad: 'VALID' }, 9],
+];
+
+new RuleTester({ goldenDir: new URL('./__golden__/', import.meta.url) }).run(lowrank, {
+  fires: [
+    {
+      name: 'at full rank equals the original conv on onnxruntime',
+      model: convModel(6, 8, 3).model,
+      options: { ...first, rank: 8 },
+      at: ['conv'],
+      equivalent: { tolerance: 1e-4 },
+      check: ({ records, paramsBefore, paramsAfter }) => {
+        expect(records[0].params!.get('k.weight')!.dims).toEqual([8, 6, 3, 3]);
+        expect(records[0].params!.get('pw.weight')!.dims).toEqual([8, 8, 1, 1]);
+        // full rank costs the extra 1×1 conv: 8·54 + 8·8 + 8 instead of 8·54 + 8
+        expect(paramsAfter - paramsBefore).toBe(8 * 8);
+      },
+    },
+    ...geometries.map(([what, attrs, hw]) => ({
+      name: `keeps the geometry: ${what}`,
+      model: convModel(4, 6, attrs.auto_pad === 'VALID' ? 5 : 3, attrs, hw).model,
+      options: { ...first, rank: 6 },
+      at: ['conv'],
+      equivalent: { tolerance: 1e-4 },
+      check: keepsGeometry(attrs),
+    })),
+    { name: 'prints the expected graph (golden)', model: convModel(6, 8, 3, { pads: [1, 1, 1, 1], strides: [2, 2] }).model, options: first, at: ['conv'], golden: 'lowrank-basic.txt' },
+  ],
+  declines: [
+    { name: 'when the chosen rank would not reduce parameters', model: convModel(1, 2, 1, {}).model, options: first, reason: 'rank 1 would not reduce parameters: r·(C_in·k² + C_out) = 3 ≥ C_out·C_in·k² = 2' },
+    { name: 'a rank above the full rank', model: convModel(6, 8, 3).model, options: { ...first, rank: 9 }, reason: "rank 9 exceeds the kernel's full rank min(C_out, C_in·k²) = 8" },
+    { name: 'the first convolution unless includeFirst', model: convModel(6, 8, 3).model, reason: 'first convolution (reads a graph input); set includeFirst to rewrite it' },
+    { name: 'a grouped convolution', model: () => single(8, (g, x) => g.addNode({ op: 'Conv', inputs: [x, randomWeight(g, 'w', [8, 4, 3, 3], 1)], name: 'grouped', attrs: { group: 2 } })), options: first, reason: 'grouped convolution (group=2)' },
+    { name: 'a depthwise convolution', model: () => single(8, (g, x) => g.addNode({ op: 'Conv', inputs: [x, randomWeight(g, 'w', [8, 1, 3, 3], 1)], name: 'dw', attrs: { group: 8 } })), options: first, reason: 'depthwise convolution' },
+    { name: 'a weight that is a graph input', model: weightInput, options: first, reason: 'the weight is not a constant initializer' },
+    { name: 'an overridable initializer (refused by the driver)', model: overridable, options: first, status: 'refused', reason: '"w" is an initializer that is also a graph input, so callers may override it' },
+    { name: 'a computed weight', model: computedWeight, options: first, reason: 'the weight is not a constant initializer' },
+    { name: 'a weight shared by two convolutions (first of them)', model: sharedWeight, options: { ...first, rank: 2 }, at: 'a', status: 'refused', reason: '"w" is shared with Conv "b", outside the match' },
+    { name: 'a weight shared by two convolutions (second of them)', model: sharedWeight, options: { ...first, rank: 2 }, at: 'b', status: 'refused', reason: '"w" is shared with Conv "a", outside the match' },
+  ],
+});
+
+describe('lowrank', () => {
   it('loses accuracy as the rank drops, and the kernel error is the SVD tail (Eckart–Young)', async () => {
     const { model, w, input } = convModel(6, 8, 3);
     const want = await run(model, input);
@@ -104,87 +182,13 @@ describe('lowrank', () => {
     }
   });
 
-  it('declines when the chosen rank would not reduce parameters, or exceeds the full rank; refuses bad options once', () => {
-    const tiny = convModel(1, 2, 1, {});
-    expect(one(applyRules(tiny.model, [lowrank], { options: { lowrank: first } }).records)).toMatchObject({
-      status: 'declined',
-      reason: 'rank 1 would not reduce parameters: r·(C_in·k² + C_out) = 3 ≥ C_out·C_in·k² = 2',
-    });
+  it('refuses bad options once, before any match', () => {
     const { model } = convModel(6, 8, 3);
     const reason = (o: Record<string, unknown>) => one(applyRules(model, [lowrank], { options: { lowrank: { ...first, ...o } } }).records).reason;
-    expect(reason({ rank: 9 })).toBe("rank 9 exceeds the kernel's full rank min(C_out, C_in·k²) = 8");
     const usage = (o: Record<string, unknown>) => expectCode(() => reason(o), 'E_USAGE').message;
     expect(usage({ rank: 1.5 })).toBe('rule "lowrank" option "rank": expected an integer ≥ 0, found 1.5');
     expect(usage({ budget: 0 })).toBe('rule "lowrank" option "budget": expected a number in (0, 1], found 0');
     expect(usage({ budget: 1.2 })).toBe('rule "lowrank" option "budget": expected a number in (0, 1], found 1.2');
-  });
-
-  const geometries: [string, Record<string, AttrInit>, number][] = [
-    ['stride 2, asymmetric pads, dilation 2', { strides: [2, 2], pads: [1, 0, 2, 1], dilations: [2, 2] }, 11],
-    ['auto_pad SAME_UPPER, stride 2, odd size', { auto_pad: 'SAME_UPPER', strides: [2, 2] }, 9],
-    ['auto_pad VALID, 5×5', { auto_pad: 'VALID' }, 9],
-  ];
-  for (const [what, attrs, hw] of geometries) {
-    it(`keeps the geometry: ${what}`, async () => {
-      const { model, input } = convModel(4, 6, attrs.auto_pad === 'VALID' ? 5 : 3, attrs, hw);
-      const { model: out, records } = applyRules(model, [lowrank], { options: { lowrank: { ...first, rank: 6 } } });
-      expect(one(records).status).toBe('fired');
-      const [k, pw] = out.graph.nodes;
-      expect(k.getInts('strides')).toEqual(attrs.strides ?? [1, 1]);
-      expect(k.getInts('dilations')).toEqual(attrs.dilations ?? [1, 1]);
-      expect(pw.getInts('kernel_shape')).toBeUndefined();
-      expect(pw.inputs[1]!.initializer!.dims).toEqual([6, 6, 1, 1]);
-      expect(relMaxError(await run(out, input), await run(model, input))).toBeLessThan(1e-4);
-    });
-  }
-
-  describe('does not fire, and says why', () => {
-    const reasonOf = (model: Model, options: Record<string, unknown> = first) => one(applyRules(model, [lowrank], { options: { lowrank: options } }).records);
-
-    it('on the first convolution unless includeFirst', () => {
-      expect(reasonOf(convModel(6, 8, 3).model, {})).toMatchObject({ status: 'declined', reason: 'first convolution (reads a graph input); set includeFirst to rewrite it' });
-    });
-
-    it('on grouped and depthwise convolutions', () => {
-      const { model, g, x } = modelWithInput(['N', 8, 9, 9]);
-      g.outputs.push(g.addNode({ op: 'Conv', inputs: [x, randomWeight(g, 'w', [8, 4, 3, 3], 1)], name: 'grouped', attrs: { group: 2 } }).outputs[0]!);
-      expect(reasonOf(model)).toMatchObject({ status: 'declined', reason: 'grouped convolution (group=2)' });
-      const dw = modelWithInput(['N', 8, 9, 9]);
-      dw.g.outputs.push(dw.g.addNode({ op: 'Conv', inputs: [dw.x, randomWeight(dw.g, 'w', [8, 1, 3, 3], 1)], name: 'dw', attrs: { group: 8 } }).outputs[0]!);
-      expect(reasonOf(dw.model)).toMatchObject({ status: 'declined', reason: 'depthwise convolution' });
-    });
-
-    it('on a weight that is a graph input, an overridable initializer, or computed', () => {
-      const { model, g, x } = modelWithInput(['N', 4, 9, 9]);
-      const w = g.define('w');
-      w.type = { kind: 'tensor', elemType: 1, shape: [{ value: 6 }, { value: 4 }, { value: 3 }, { value: 3 }] };
-      g.inputs.push(w);
-      g.outputs.push(g.addNode({ op: 'Conv', inputs: [x, w], name: 'conv' }).outputs[0]!);
-      expect(reasonOf(model)).toMatchObject({ status: 'declined', reason: 'the weight is not a constant initializer' });
-
-      const over = convModel(4, 6, 3);
-      over.g.inputs.push(over.w);
-      expect(reasonOf(over.model)).toMatchObject({ status: 'refused', reason: '"w" is an initializer that is also a graph input, so callers may override it' });
-
-      const computed = modelWithInput(['N', 4, 9, 9]);
-      const w0 = randomWeight(computed.g, 'w0', [6, 4, 3, 3], 1);
-      const scaled = computed.g.addNode({ op: 'Mul', inputs: [w0, computed.g.addInitializer('two', Tensor.float32([1], [2]))], name: 'scale' });
-      computed.g.outputs.push(computed.g.addNode({ op: 'Conv', inputs: [computed.x, scaled.outputs[0]], name: 'conv' }).outputs[0]!);
-      expect(reasonOf(computed.model)).toMatchObject({ status: 'declined', reason: 'the weight is not a constant initializer' });
-    });
-
-    it('on a weight shared by two convolutions', () => {
-      const { model, g, x } = modelWithInput(['N', 4, 9, 9]);
-      const w = randomWeight(g, 'w', [4, 4, 3, 3], 1);
-      const a = g.addNode({ op: 'Conv', inputs: [x, w], name: 'a', attrs: { pads: [1, 1, 1, 1] } });
-      const b = g.addNode({ op: 'Conv', inputs: [a.outputs[0], w], name: 'b', attrs: { pads: [1, 1, 1, 1] } });
-      g.outputs.push(b.outputs[0]!);
-      const { records } = applyRules(model, [lowrank], { options: { lowrank: { ...first, rank: 2 } } });
-      expect(records).toEqual([
-        expect.objectContaining({ node: 'a', status: 'refused', reason: '"w" is shared with Conv "b", outside the match' }),
-        expect.objectContaining({ node: 'b', status: 'refused', reason: '"w" is shared with Conv "a", outside the match' }),
-      ]);
-    });
   });
 
   describe('fitted to data (reduced-rank regression on patch statistics)', () => {
@@ -235,11 +239,6 @@ describe('lowrank', () => {
       expect(r.status).toBe('fired');
       expect(r.fit).toBeUndefined();
     });
-  });
-
-  it('prints the expected graph (golden)', () => {
-    const { model } = convModel(6, 8, 3, { pads: [1, 1, 1, 1], strides: [2, 2] });
-    golden('lowrank-basic', printGraph(applyRules(model, [lowrank], { options: { lowrank: first } }).model.graph));
   });
 
   it('on a fixture layer: output error falls with the rank (ResNet-20, 64 calibration images)', async () => {
