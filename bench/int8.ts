@@ -1,4 +1,4 @@
-import { copyModel, DataType, Tensor, type Model } from '../src/index.js';
+import { cloneModel, DataType, Tensor, type Model } from '../src/index.js';
 
 /**
  * The int8 baseline: every float Conv/Gemm weight stored as int8 with one float scale per output channel, and a
@@ -6,7 +6,7 @@ import { copyModel, DataType, Tensor, type Model } from '../src/index.js';
  * ratio (weight bytes after / before).
  */
 export function quantizeWeightsInt8(model: Model): { model: Model; byteRatio: number } {
-  const copy = copyModel(model);
+  const copy = cloneModel(model);
   const g = copy.graph;
   let before = 0, after = 0;
   for (const v of g.initializers) before += v.initializer!.byteLength;

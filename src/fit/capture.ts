@@ -3,7 +3,7 @@ import { ftmError } from '../errors.js';
 import { removeDeadNodes } from '../graph/cleanup.js';
 import type { Model } from '../ir/model.js';
 import { Runner, type FloatTensor } from '../runtime/session.js';
-import { copyModel } from '../runtime/tap.js';
+import { cloneModel } from '../ir/clone.js';
 
 /**
  * A copy of `model` whose only outputs are the named values, with every node that does not lead to them dropped: a
@@ -11,7 +11,7 @@ import { copyModel } from '../runtime/tap.js';
  * are left to onnxruntime, so any batch size runs.
  */
 export function modelUpTo(model: Model, names: readonly string[]): Model {
-  const copy = copyModel(model);
+  const copy = cloneModel(model);
   const graph = copy.graph;
   graph.outputs = names.map((name) => {
     const value = graph.lookup(name);

@@ -4,14 +4,14 @@ import { removeDeadNodes } from '../graph/cleanup.js';
 import type { Model } from '../ir/model.js';
 import type { Value } from '../ir/value.js';
 import { Runner, type FloatTensor } from '../runtime/session.js';
-import { copyModel } from '../runtime/tap.js';
+import { cloneModel } from '../ir/clone.js';
 
 /**
  * A copy of `model` that starts from the values `from` (made graph inputs, whatever computed them is dropped) and
  * ends at the values `to`: one segment of a forward pass. Batch dims are left to onnxruntime.
  */
 export function segmentModel(model: Model, from: readonly string[], to: readonly string[]): Model {
-  const copy = copyModel(model);
+  const copy = cloneModel(model);
   const g = copy.graph;
   const inputs: Value[] = [];
   for (const name of from) {

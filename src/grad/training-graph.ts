@@ -6,7 +6,7 @@ import { DataType } from '../ir/dtype.js';
 import type { Graph } from '../ir/graph.js';
 import { onnxOpset, type Model } from '../ir/model.js';
 import type { Value } from '../ir/value.js';
-import { copyModel } from '../runtime/tap.js';
+import { cloneModel } from '../ir/clone.js';
 import { appendBackward } from './backward.js';
 import { Emitter } from './emitter.js';
 import { ForwardInfo } from './forward-info.js';
@@ -32,7 +32,7 @@ export function buildTrainingGraph(student: Model, options: TrainingGraphOptions
     throw ftmError('E_UNSUPPORTED', `gradients are built for ONNX opsets ${GRAD_OPSETS.min} to ${GRAD_OPSETS.max}, the model imports opset ${opset ?? '(none)'}`, student.path);
   }
   checkOptions(student, options);
-  const model = copyModel(student);
+  const model = cloneModel(student);
   const graph = model.graph;
   toposort(graph);
   const reserved = ['loss', 'teacher', ...(options.features ?? []).map((f) => `teacher:${f.value}`), ...options.trainable.map((n) => `grad:${n}`)];

@@ -1,8 +1,7 @@
 import { assertValid } from '../graph/validate.js';
 import { countParams } from '../analysis/params.js';
+import { cloneModel } from '../ir/clone.js';
 import { onnxOpset, type Model } from '../ir/model.js';
-import { loadModel } from '../onnx/load.js';
-import { encodeModel } from '../onnx/save.js';
 import { applyRules } from '../rewrite/driver.js';
 import { isNoMatch } from '../rewrite/rule.js';
 import { checkBatchNorms } from './check-batch-norms.js';
@@ -61,8 +60,7 @@ const MAX_ROUNDS = 8;
  * on the public rule API. The caller's model is not changed (docs/intake.md).
  */
 export function intakeModel(model: Model): { model: Model; changes: IntakeChanges; report: IntakeReport } {
-  let current = loadModel(encodeModel(model));
-  current.path = model.path;
+  let current = cloneModel(model);
   const changes: IntakeChanges = { initializerInputsDropped: 0, constantsLifted: 0, identitiesRemoved: 0, privateCopies: 0, batchNormsFolded: 0, mulAddFolded: 0, padsFolded: 0, halfCastsFolded: 0, opsConverted: 0 };
   checkBatchNorms(current.graph);
   const opsetBefore = onnxOpset(current);

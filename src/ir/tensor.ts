@@ -96,9 +96,12 @@ export class Tensor {
   }
 
   clone(name = this.name): Tensor {
+    const init = { name, dataType: this.dataType, dims: this.dims, storage: this.storage, docString: this.docString, segment: this.segment };
+    // Bytes not yet decoded are copied as bytes: decoding is left to a reader, and types the tool cannot decode copy too.
+    if (this.values === undefined) return new Tensor({ ...init, raw: this.raw!.slice() });
     const d = this.data;
     const copy = Array.isArray(d) ? d.map((s) => s.slice()) : (d.slice() as NumericArray);
-    return new Tensor({ name, dataType: this.dataType, dims: this.dims, data: copy, storage: this.storage, docString: this.docString, segment: this.segment });
+    return new Tensor({ ...init, data: copy });
   }
 }
 

@@ -4,7 +4,7 @@ import { onnxOpset } from '../ir/model.js';
 import { Tensor } from '../ir/tensor.js';
 import type { Value } from '../ir/value.js';
 import { removeDeadNodes } from '../graph/cleanup.js';
-import { copyModel } from '../runtime/tap.js';
+import { cloneModel } from '../ir/clone.js';
 
 /** Graph outputs carrying one layer's statistics for one batch; F is the Conv output seen as [C, positions]. */
 export interface StatsOutputs {
@@ -25,7 +25,7 @@ export interface StatsOutputs {
  * input's batch dim is made symbolic so any batch size runs.
  */
 export function statisticsModel(model: Model, outputs: readonly Value[], inputName: string): { model: Model; outputs: StatsOutputs[] } {
-  const copy = copyModel(model);
+  const copy = cloneModel(model);
   const graph = copy.graph;
   const reductions = new Reductions(graph, onnxOpset(copy) ?? 1);
   const stats = outputs.map((f) => reductions.add(graph.lookup(f.name)!));

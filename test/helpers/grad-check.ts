@@ -2,7 +2,7 @@ import * as ort from 'onnxruntime-node';
 import type { KnownShapes } from '../../src/analysis/shapes.js';
 import { buildTrainingGraph } from '../../src/grad/training-graph.js';
 import type { TrainingGraph } from '../../src/grad/types.js';
-import { AttrType, copyModel, DataType, encodeModel, type Model, type Tensor, type ValueType } from '../../src/index.js';
+import { AttrType, cloneModel, DataType, encodeModel, type Model, type Tensor, type ValueType } from '../../src/index.js';
 import { feedAsInput } from '../../src/graph/feed-as-input.js';
 import { randomFloats } from './build.js';
 
@@ -99,7 +99,7 @@ class ForwardModel {
   ) {}
 
   static async create(model: Model, trainable: string[]): Promise<ForwardModel> {
-    const copy = copyModel(model);
+    const copy = cloneModel(model);
     const g = copy.graph;
     for (const name of trainable) feedAsInput(g, g.lookup(name)!);
     g.outputs = [g.outputs[0]];
@@ -134,7 +134,7 @@ class ForwardModel {
 
 /** A copy of the model computing in float64: float tensors, types and Cast targets become double. */
 function toDouble(model: Model): Model {
-  const copy = copyModel(model);
+  const copy = cloneModel(model);
   const g = copy.graph;
   const retype = (t: ValueType | undefined) => {
     if (t?.kind === 'tensor' && t.elemType === DataType.FLOAT) t.elemType = DataType.DOUBLE;
