@@ -1,26 +1,18 @@
 import { fileURLToPath } from 'node:url';
-import { relMaxError } from '../test/helpers/reference.js';
 import { describe, expect, it } from 'vitest';
-import { applyRules, loadModel, printGraph, Tensor, type AttrInit, type Graph, type Model, type RewriteRecord, type Value } from '../src/index.js';
+import { applyRules, loadModel, RuleTester, Tensor, type AttrInit, type Graph, type Model, type RewriteRecord, type Value } from '../src/index.js';
 import { fitSequential } from '../src/fit/index.js';
 import { modelWithInput, randomFloats, randomWeight } from '../test/helpers/build.js';
 import { expectCode } from '../test/helpers/errors.js';
-import { expectGolden } from '../test/helpers/golden.js';
 import { measuredLayerError } from '../test/helpers/layer-error.js';
 import { memoryCalibration } from '../test/helpers/memory-calib.js';
 import { runOnce } from '../test/helpers/ort.js';
 import { prune } from './prune.js';
 
-const golden = (name: string, text: string) => expectGolden(fileURLToPath(new URL(`./__golden__/${name}.txt`, import.meta.url)), text);
+RuleTester.describe = describe;
+RuleTester.it = it;
 
 const C = 8; // output channels of the pruned conv
-const N = 3;
-
-async function run(model: Model, data: Float32Array, dims: number[]): Promise<Float32Array> {
-  return (await runOnce(model, { [model.graph.inputs[0].name]: { data, dims } }))[model.graph.outputs[0].name];
-}
-
-
 
 /** The entries of a row-major tensor whose index on `axis` is in `keep`: the test's own slicing, by multi-index. */
 function take(data: Float32Array, dims: number[], axis: number, keep: number[]): Float32Array {
@@ -96,46 +88,148 @@ function strongest(model: Model, keep: number): number[] {
   return norms.sort((a, b) => b[1] - a[1]).slice(0, keep).map(([c]) => c).sort((a, b) => a - b);
 }
 
-const input = randomFloats(N * 4 * 6 * 6, 99);
-const dims = [N, 4, 6, 6];
 const pruneAt = (model: Model, ratio: number, layers = ['conv1']) => applyRules(model, [prune], { layers, options: { prune: { ratio } } });
 const one = (records: RewriteRecord[]) => {
   expect(records).toHaveLength(1);
   return records[0];
 };
 
-describe('prune', () => {
-  it('keeping every channel (ratio 1) reproduces the original exactly', async () => {
-    const { model } = chain('relu');
-    const { model: out, records, paramsBefore, paramsAfter } = pruneAt(model, 1);
-    expect(one(records)).toMatchObject({ status: 'fired' });
-    expect(paramsAfter).toBe(paramsBefore);
-    expect(Array.from(await run(out, input, dims))).toEqual(Array.from(await run(model, input, dims)));
-  });
 
-  it('removing channels whose kernels are zero changes nothing, and the parameters drop', async () => {
-    const zero = [1, 4, 6];
-    const { model } = chain('relu', undefined, zero);
-    const { model: out, records, paramsBefore, paramsAfter } = pruneAt(model, 5 / 8);
-    const r = one(records);
-    expect(r.status).toBe('fired');
-    expect(r.params!.get('conv.weight')!.dims).toEqual([5, 4, 3, 3]);
-    expect(r.params!.get('consumer0.weight')!.dims).toEqual([5, 5, 3, 3]);
-    expect(paramsBefore - paramsAfter).toBe(3 * (4 * 9 + 1) + 3 * 5 * 9);
-    expect(relMaxError(await run(out, input, dims), await run(model, input, dims))).toBeLessThan(1e-6);
-  });
+/** x → conv a (4→C) → Relu → conv b (C→C) → Add(b, relu) → y: a ResNet basic block without BN. */
+function residual(): Model {
+  const { model, g, x } = modelWithInput(['N', 4, 6, 6]);
+  const a = g.addNode({ op: 'Conv', inputs: [x, randomWeight(g, 'wa', [C, 4, 3, 3], 1)], name: 'a', attrs: { pads: [1, 1, 1, 1] } });
+  const relu = g.addNode({ op: 'Relu', inputs: [a.outputs[0]], name: 'relu' });
+  const b = g.addNode({ op: 'Conv', inputs: [relu.outputs[0], randomWeight(g, 'wb', [C, C, 3, 3], 2)], name: 'b', attrs: { pads: [1, 1, 1, 1] } });
+  g.outputs.push(g.addNode({ op: 'Add', inputs: [b.outputs[0], relu.outputs[0]], name: 'add' }).outputs[0]!);
+  return model;
+}
 
-  for (const tail of ['relu', 'rich', 'dw', 'branch', 'gemm', 'gemmT', 'matmul'] as const) {
-    it(`at ratio 0.5 equals the hand-pruned model: conv1 → ${tail}`, async () => {
+/** x → conv1 (4→C) → <op> → y; `extra` adds inputs to op. */
+function into(op: string, extra: (g: Graph) => (Value | null)[], attrs: Record<string, AttrInit> = {}): Model {
+  const { model, g, x } = modelWithInput(['N', 4, 6, 6]);
+  const conv = g.addNode({ op: 'Conv', inputs: [x, randomWeight(g, 'w1', [C, 4, 3, 3], 1)], name: 'conv1', attrs: { pads: [1, 1, 1, 1] } });
+  g.outputs.push(g.addNode({ op, inputs: [conv.outputs[0], ...extra(g)], name: 'next', attrs }).outputs[0]!);
+  return model;
+}
+
+/** x → conv1 (its weight from `weight`) → conv2 (C→2, 1×1) → y. */
+function single(weight: (g: Graph) => Value, attrs: Record<string, AttrInit> = {}): Model {
+  const { model, g, x } = modelWithInput(['N', 8, 6, 6]);
+  const conv = g.addNode({ op: 'Conv', inputs: [x, weight(g)], name: 'conv1', attrs });
+  g.outputs.push(g.addNode({ op: 'Conv', inputs: [conv.outputs[0], randomWeight(g, 'w2', [2, C, 1, 1], 5)], name: 'conv2' }).outputs[0]!);
+  return model;
+}
+
+/** x → conv1 → conv2 → conv3, conv2 and conv3 reading the same weight "w2". */
+function consumerWeightShared(): Model {
+  const { model, g, x } = modelWithInput(['N', 4, 6, 6]);
+  const w2 = randomWeight(g, 'w2', [C, C, 1, 1], 2);
+  const a = g.addNode({ op: 'Conv', inputs: [x, randomWeight(g, 'w1', [C, 4, 3, 3], 1)], name: 'conv1' });
+  const b = g.addNode({ op: 'Conv', inputs: [a.outputs[0], w2], name: 'conv2' });
+  g.outputs.push(g.addNode({ op: 'Conv', inputs: [b.outputs[0], w2], name: 'conv3' }).outputs[0]!);
+  return model;
+}
+
+/** Two parallel branches x → a|b (same weight) → Relu → 1×1 conv, summed. */
+function branchesShareWeight(): Model {
+  const { model, g, x } = modelWithInput(['N', C, 6, 6]);
+  const w = randomWeight(g, 'w', [C, C, 1, 1], 1);
+  const branch = (name: string, seed: number) => {
+    const conv = g.addNode({ op: 'Conv', inputs: [x, w], name });
+    const relu = g.addNode({ op: 'Relu', inputs: [conv.outputs[0]], name: `${name}/relu` });
+    return g.addNode({ op: 'Conv', inputs: [relu.outputs[0], randomWeight(g, `${name}/w`, [2, C, 1, 1], seed)], name: `${name}/next` }).outputs[0]!;
+  };
+  g.outputs.push(g.addNode({ op: 'Add', inputs: [branch('a', 2), branch('b', 3)], name: 'sum' }).outputs[0]!);
+  return model;
+}
+
+/** x → conv a → Relu → conv b, both reading the weight "w": prune slices both sides of it. */
+function sharedWithOwnConsumer(): Model {
+  const { model, g, x } = modelWithInput(['N', C, 6, 6]);
+  const w = randomWeight(g, 'w', [C, C, 1, 1], 1);
+  const a = g.addNode({ op: 'Conv', inputs: [x, w], name: 'a' });
+  const r = g.addNode({ op: 'Relu', inputs: [a.outputs[0]], name: 'relu' });
+  g.outputs.push(g.addNode({ op: 'Conv', inputs: [r.outputs[0], w], name: 'b' }).outputs[0]!);
+  return model;
+}
+
+const weightInput = () =>
+  single((g) => {
+    const w = g.define('w1');
+    w.type = { kind: 'tensor', elemType: 1, shape: [C, 8, 1, 1].map((value) => ({ value })) };
+    g.inputs.push(w);
+    return w;
+  });
+const overridable = () =>
+  single((g) => {
+    const w = randomWeight(g, 'w1', [C, 8, 1, 1], 1);
+    g.inputs.push(w);
+    return w;
+  });
+const computed = () => single((g) => g.addNode({ op: 'Neg', inputs: [randomWeight(g, 'w0', [C, 8, 1, 1], 1)], name: 'neg' }).outputs[0]!);
+const ints = (g: Graph, v: number[]) => g.addInitializer('shape', Tensor.int64([v.length], v));
+/** The recorded reason contains `text`. */
+const containing = (text: string) => new RegExp(text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+const residualWhy = 'whose other input is not a constant: residual connections force the same channels on both sides';
+const conv1 = { layers: ['conv1'] };
+
+new RuleTester({ goldenDir: new URL('./__golden__/', import.meta.url) }).run(prune, {
+  fires: [
+    {
+      name: 'keeping every channel (ratio 1) reproduces the original exactly',
+      model: chain('relu').model,
+      ...conv1,
+      options: { ratio: 1 },
+      at: ['conv1'],
+      equivalent: { tolerance: 0 },
+      check: ({ paramsBefore, paramsAfter }) => expect(paramsAfter).toBe(paramsBefore),
+    },
+    {
+      name: 'removing channels whose kernels are zero changes nothing, and the parameters drop',
+      model: chain('relu', undefined, [1, 4, 6]).model,
+      ...conv1,
+      options: { ratio: 5 / 8 },
+      at: ['conv1'],
+      equivalent: { tolerance: 1e-6 },
+      check: ({ records, paramsBefore, paramsAfter }) => {
+        expect(records[0].params!.get('conv.weight')!.dims).toEqual([5, 4, 3, 3]);
+        expect(records[0].params!.get('consumer0.weight')!.dims).toEqual([5, 5, 3, 3]);
+        expect(paramsBefore - paramsAfter).toBe(3 * (4 * 9 + 1) + 3 * 5 * 9);
+      },
+    },
+    ...(['relu', 'rich', 'dw', 'branch', 'gemm', 'gemmT', 'matmul'] as const).map((tail) => {
       const { model } = chain(tail);
-      const keep = strongest(model, 4);
-      const { model: out, records } = pruneAt(model, 0.5);
-      expect(one(records)).toMatchObject({ status: 'fired' });
-      const want = await run(chain(tail, keep).model, input, dims);
-      expect(relMaxError(await run(out, input, dims), want)).toBeLessThan(1e-5);
-    });
-  }
+      return { name: `at ratio 0.5 equals the hand-pruned model: conv1 → ${tail}`, model, ...conv1, options: { ratio: 0.5 }, at: ['conv1'], equivalent: { tolerance: 1e-5, to: () => chain(tail, strongest(model, 4)).model } };
+    }),
+    { name: 'prints the expected graph: a conv chain (golden)', model: chain('relu').model, ...conv1, options: { ratio: 0.5 }, at: ['conv1'], golden: 'prune-chain.txt' },
+    { name: 'prints the expected graph: into a transposed Gemm (golden)', model: chain('gemmT').model, ...conv1, options: { ratio: 0.5 }, at: ['conv1'], golden: 'prune-gemm.txt' },
+    { name: 'a weight shared only with its own consumer (both sides sliced)', model: sharedWithOwnConsumer, layers: ['a'], options: { ratio: 1 }, at: ['a'], equivalent: { tolerance: 0 } },
+  ],
+  declines: [
+    { name: 'a conv whose output (through Relu) feeds a residual Add', model: residual, at: 'a', reason: `output (through Relu "relu") feeds Add "add" ${residualWhy}` },
+    { name: 'a conv whose output feeds a residual Add', model: residual, at: 'b', reason: `output feeds Add "add" ${residualWhy}` },
+    ...([
+      ['Concat', into('Concat', (g) => [randomWeight(g, 'c', [1, 2, 6, 6], 3)], { axis: 1 }), 'Concat "next", which prune cannot follow'],
+      ['Reshape', into('Reshape', (g) => [ints(g, [0, -1])]), 'Reshape "next", which prune cannot follow'],
+      ['a 4-D MatMul', into('MatMul', (g) => [randomWeight(g, 'm', [6, 6], 3)]), 'MatMul "next" directly on a 4-D map: only features flattened from [N,C,1,1] are followed'],
+      ['a spatial Flatten', into('Flatten', () => []), 'Flatten "next" of a map whose spatial size is not known to be 1×1'],
+      ['a misshapen operand', into('Mul', (g) => [randomWeight(g, 'm', [1, 3, 1, 1], 3)]), 'Mul "next" whose constant "m" has 3 entries on the channel axis, not 1 or 8'],
+      ['a grouped consumer', into('Conv', (g) => [randomWeight(g, 'w2', [C, 2, 3, 3], 3)], { group: 4 }), 'Conv "next", a grouped convolution (group=4)'],
+      ['a graph output', into('Relu', () => []), 'output (through Relu "next") is the graph output "next_out0": its channel count is part of the model\'s interface'],
+    ] as const).map(([what, model, reason]) => ({ name: `into ${what}, naming the consumer`, model, ...conv1, options: { ratio: 0.5 }, reason: containing(reason) })),
+    { name: 'a consumer whose weight is shared outside the match (refused by the driver)', model: consumerWeightShared, ...conv1, options: { ratio: 0.5 }, status: 'refused', reason: '"w2" is shared with Conv "conv3", outside the match' },
+    { name: 'a grouped convolution', model: () => single((g) => randomWeight(g, 'w1', [C, 4, 3, 3], 1), { group: 2 }), ...conv1, options: { ratio: 0.5 }, reason: 'grouped convolution (group=2)' },
+    { name: 'a depthwise convolution', model: () => single((g) => randomWeight(g, 'w1', [C, 1, 3, 3], 1), { group: 8 }), ...conv1, options: { ratio: 0.5 }, reason: 'depthwise convolution' },
+    { name: 'a weight that is a graph input', model: weightInput, ...conv1, options: { ratio: 0.5 }, reason: 'the weight is not a constant initializer' },
+    { name: 'an overridable initializer (refused by the driver)', model: overridable, ...conv1, options: { ratio: 0.5 }, status: 'refused', reason: '"w1" is an initializer that is also a graph input, so callers may override it' },
+    { name: 'a computed weight', model: computed, ...conv1, options: { ratio: 0.5 }, reason: 'the weight is not a constant initializer' },
+    { name: 'a weight shared by two convolutions (first of them)', model: branchesShareWeight, layers: ['a', 'b'], at: 'a', status: 'refused', reason: '"w" is shared with Conv "b", outside the match' },
+    { name: 'a weight shared by two convolutions (second of them)', model: branchesShareWeight, layers: ['a', 'b'], at: 'b', status: 'refused', reason: '"w" is shared with Conv "a", outside the match' },
+  ],
+});
 
+describe('prune', () => {
   it('names the sliced weights by role', () => {
     const { records } = pruneAt(chain('rich').model, 0.5);
     expect([...records[0].params!.keys()]).toEqual([
@@ -204,125 +298,7 @@ describe('prune', () => {
     });
   });
 
-  it('prints the expected graphs (golden)', () => {
-    golden('prune-chain', printGraph(pruneAt(chain('relu').model, 0.5).model.graph));
-    golden('prune-gemm', printGraph(pruneAt(chain('gemmT').model, 0.5).model.graph));
-  });
-
-  describe('declines where the channels cannot be removed, naming the consumer', () => {
-    /** x → conv a (4→C) → Relu → conv b (C→C) → Add(b, relu) → y: a ResNet basic block without BN. */
-    function residual() {
-      const { model, g, x } = modelWithInput(['N', 4, 6, 6]);
-      const a = g.addNode({ op: 'Conv', inputs: [x, randomWeight(g, 'wa', [C, 4, 3, 3], 1)], name: 'a', attrs: { pads: [1, 1, 1, 1] } });
-      const relu = g.addNode({ op: 'Relu', inputs: [a.outputs[0]], name: 'relu' });
-      const b = g.addNode({ op: 'Conv', inputs: [relu.outputs[0], randomWeight(g, 'wb', [C, C, 3, 3], 2)], name: 'b', attrs: { pads: [1, 1, 1, 1] } });
-      g.outputs.push(g.addNode({ op: 'Add', inputs: [b.outputs[0], relu.outputs[0]], name: 'add' }).outputs[0]!);
-      return model;
-    }
-
-    it('a residual Add', () => {
-      const { records } = applyRules(residual(), [prune]);
-      const residualWhy = 'whose other input is not a constant: residual connections force the same channels on both sides';
-      expect(records).toEqual([
-        expect.objectContaining({ node: 'a', status: 'declined', reason: `output (through Relu "relu") feeds Add "add" ${residualWhy}` }),
-        expect.objectContaining({ node: 'b', status: 'declined', reason: `output feeds Add "add" ${residualWhy}` }),
-      ]);
-    });
-
-    /** x → conv1 (4→C) → <op> → y; `extra` adds inputs to op. */
-    function into(op: string, extra: (g: Graph) => (Value | null)[], attrs: Record<string, AttrInit> = {}) {
-      const { model, g, x } = modelWithInput(['N', 4, 6, 6]);
-      const conv = g.addNode({ op: 'Conv', inputs: [x, randomWeight(g, 'w1', [C, 4, 3, 3], 1)], name: 'conv1', attrs: { pads: [1, 1, 1, 1] } });
-      g.outputs.push(g.addNode({ op, inputs: [conv.outputs[0], ...extra(g)], name: 'next', attrs }).outputs[0]!);
-      return model;
-    }
-    const reasonOf = (model: Model) => one(pruneAt(model, 0.5).records);
-
-    it('Concat, Reshape, a graph output, a 4-D MatMul, a spatial Flatten, a misshapen operand, a grouped consumer', () => {
-      const ints = (g: Graph, v: number[]) => g.addInitializer('shape', Tensor.int64([v.length], v));
-      const cases: [Model, string][] = [
-        [into('Concat', (g) => [randomWeight(g, 'c', [1, 2, 6, 6], 3)], { axis: 1 }), 'Concat "next", which prune cannot follow'],
-        [into('Reshape', (g) => [ints(g, [0, -1])]), 'Reshape "next", which prune cannot follow'],
-        [into('MatMul', (g) => [randomWeight(g, 'm', [6, 6], 3)]), 'MatMul "next" directly on a 4-D map: only features flattened from [N,C,1,1] are followed'],
-        [into('Flatten', () => []), 'Flatten "next" of a map whose spatial size is not known to be 1×1'],
-        [into('Mul', (g) => [randomWeight(g, 'm', [1, 3, 1, 1], 3)]), 'Mul "next" whose constant "m" has 3 entries on the channel axis, not 1 or 8'],
-        [into('Conv', (g) => [randomWeight(g, 'w2', [C, 2, 3, 3], 3)], { group: 4 }), 'Conv "next", a grouped convolution (group=4)'],
-        [into('Relu', () => []), 'output (through Relu "next") is the graph output "next_out0": its channel count is part of the model\'s interface'],
-      ];
-      for (const [model, reason] of cases) expect(reasonOf(model)).toMatchObject({ status: 'declined', reason: expect.stringContaining(reason) });
-    });
-
-    it('a consumer whose weight is shared outside the match is refused by the driver', () => {
-      const { model, g, x } = modelWithInput(['N', 4, 6, 6]);
-      const w2 = randomWeight(g, 'w2', [C, C, 1, 1], 2);
-      const a = g.addNode({ op: 'Conv', inputs: [x, randomWeight(g, 'w1', [C, 4, 3, 3], 1)], name: 'conv1' });
-      const b = g.addNode({ op: 'Conv', inputs: [a.outputs[0], w2], name: 'conv2' });
-      g.outputs.push(g.addNode({ op: 'Conv', inputs: [b.outputs[0], w2], name: 'conv3' }).outputs[0]!);
-      expect(reasonOf(model)).toMatchObject({ status: 'refused', reason: '"w2" is shared with Conv "conv3", outside the match' });
-    });
-  });
-
-  describe('does not fire on the convolution itself, and says why', () => {
-    const single = (weight: (g: Graph) => Value, attrs: Record<string, AttrInit> = {}) => {
-      const { model, g, x } = modelWithInput(['N', 8, 6, 6]);
-      const conv = g.addNode({ op: 'Conv', inputs: [x, weight(g)], name: 'conv1', attrs });
-      g.outputs.push(g.addNode({ op: 'Conv', inputs: [conv.outputs[0], randomWeight(g, 'w2', [2, C, 1, 1], 5)], name: 'conv2' }).outputs[0]!);
-      return { model, g, x };
-    };
-    const reasonOf = (model: Model) => one(pruneAt(model, 0.5).records);
-
-    it('grouped and depthwise convolutions', () => {
-      expect(reasonOf(single((g) => randomWeight(g, 'w1', [C, 4, 3, 3], 1), { group: 2 }).model)).toMatchObject({ status: 'declined', reason: 'grouped convolution (group=2)' });
-      expect(reasonOf(single((g) => randomWeight(g, 'w1', [C, 1, 3, 3], 1), { group: 8 }).model)).toMatchObject({ status: 'declined', reason: 'depthwise convolution' });
-    });
-
-    it('a weight that is a graph input, an overridable initializer, or computed', () => {
-      const fromInput = single((g) => {
-        const w = g.define('w1');
-        w.type = { kind: 'tensor', elemType: 1, shape: [C, 8, 1, 1].map((value) => ({ value })) };
-        g.inputs.push(w);
-        return w;
-      });
-      expect(reasonOf(fromInput.model)).toMatchObject({ status: 'declined', reason: 'the weight is not a constant initializer' });
-      const overridable = single((g) => {
-        const w = randomWeight(g, 'w1', [C, 8, 1, 1], 1);
-        g.inputs.push(w);
-        return w;
-      });
-      expect(reasonOf(overridable.model)).toMatchObject({ status: 'refused', reason: '"w1" is an initializer that is also a graph input, so callers may override it' });
-      const computed = single((g) => g.addNode({ op: 'Neg', inputs: [randomWeight(g, 'w0', [C, 8, 1, 1], 1)], name: 'neg' }).outputs[0]!);
-      expect(reasonOf(computed.model)).toMatchObject({ status: 'declined', reason: 'the weight is not a constant initializer' });
-    });
-
-    it('a weight shared by two convolutions', () => {
-      // two parallel branches x → a|b (same weight) → Relu → 1×1 conv, summed
-      const { model, g, x } = modelWithInput(['N', C, 6, 6]);
-      const w = randomWeight(g, 'w', [C, C, 1, 1], 1);
-      const branch = (name: string, seed: number) => {
-        const conv = g.addNode({ op: 'Conv', inputs: [x, w], name });
-        const relu = g.addNode({ op: 'Relu', inputs: [conv.outputs[0]], name: `${name}/relu` });
-        return g.addNode({ op: 'Conv', inputs: [relu.outputs[0], randomWeight(g, `${name}/w`, [2, C, 1, 1], seed)], name: `${name}/next` }).outputs[0]!;
-      };
-      g.outputs.push(g.addNode({ op: 'Add', inputs: [branch('a', 2), branch('b', 3)], name: 'sum' }).outputs[0]!);
-      const { records } = applyRules(model, [prune], { layers: ['a', 'b'] });
-      expect(records).toEqual([
-        expect.objectContaining({ node: 'a', status: 'refused', reason: '"w" is shared with Conv "b", outside the match' }),
-        expect.objectContaining({ node: 'b', status: 'refused', reason: '"w" is shared with Conv "a", outside the match' }),
-      ]);
-    });
-
-    it('fires when the weight is shared only with its own consumer (both sides sliced)', async () => {
-      const { model, g, x } = modelWithInput(['N', C, 6, 6]);
-      const w = randomWeight(g, 'w', [C, C, 1, 1], 1);
-      const a = g.addNode({ op: 'Conv', inputs: [x, w], name: 'a' });
-      const r = g.addNode({ op: 'Relu', inputs: [a.outputs[0]], name: 'relu' });
-      g.outputs.push(g.addNode({ op: 'Conv', inputs: [r.outputs[0], w], name: 'b' }).outputs[0]!);
-      const { model: out, records } = applyRules(model, [prune], { layers: ['a'], options: { prune: { ratio: 1 } } });
-      expect(one(records).status).toBe('fired');
-      const xs = randomFloats(2 * C * 36, 4);
-      expect(Array.from(await run(out, xs, [2, C, 6, 6]))).toEqual(Array.from(await run(model, xs, [2, C, 6, 6])));
-    });
-
+  describe('settings', () => {
     it('a bad ratio: one usage error before any match', () => {
       const { model } = chain('relu');
       expect(expectCode(() => pruneAt(model, 0), 'E_USAGE').message).toBe('rule "prune" option "ratio": expected a number in (0, 1], found 0');
@@ -334,7 +310,6 @@ describe('prune', () => {
     const model = loadModel(fileURLToPath(new URL('../fixtures/resnet20/model.onnx', import.meta.url)));
     const convs = model.graph.nodes.filter((n) => n.opType === 'Conv').map((n) => n.name!);
     const block = /^\/layer\d\/layer\d\.\d\//;
-    const residualWhy = 'whose other input is not a constant: residual connections force the same channels on both sides';
     const x = randomFloats(2 * 28 * 28, 5);
 
     it('every conv feeding a residual Add declines with the reason', () => {
