@@ -30,6 +30,7 @@ export { printGraph } from './analysis/print-graph.js';
 export * from './calib/index.js';
 export { Runner, type FloatTensor, type TensorValue, type RunnerOptions } from './runtime/session.js';
 export { tapModel } from './runtime/tap.js';
+export { captureBatches, modelUpTo, type Capture } from './runtime/capture.js';
 export { profileModel, type ProfileOptions } from './profile/profile.js';
 export type { ProfileReport, LayerReport, GroupReport, GhostReport, Decibels } from './profile/report.js';
 export { formatProfile } from './profile/format.js';

@@ -1,5 +1,5 @@
 import { ftmError } from '../errors.js';
-import { modelUpTo } from '../fit/capture.js';
+import { modelUpTo } from '../runtime/capture.js';
 import type { Model } from '../ir/model.js';
 import type { Value } from '../ir/value.js';
 import { Runner, type FloatTensor, type RunnerOptions, type TensorValue } from '../runtime/session.js';

@@ -1,6 +1,6 @@
 import type { CalibrationSet } from '../calib/types.js';
 import type { Model } from '../ir/model.js';
-import { captureBatches } from '../fit/capture.js';
+import { captureBatches } from '../runtime/capture.js';
 import { OutputComparison } from '../distill/held-out.js';
 
 /**

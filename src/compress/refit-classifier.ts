@@ -1,5 +1,5 @@
 import type { CalibrationSet } from '../calib/types.js';
-import { captureBatches } from '../fit/capture.js';
+import { captureBatches } from '../runtime/capture.js';
 import { convError, convMoments, fitConv } from '../fit/conv-fit.js';
 import { collectLayerStats, emptyPatchStats } from '../fit/patch-stats.js';
 import type { PatchStats } from '../rewrite/fit-contract.js';

@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { observeShapes } from '../analysis/observe-shapes.js';
 import type { CalibrationSet } from '../calib/types.js';
 import { ftmError } from '../errors.js';
-import { modelUpTo } from '../fit/capture.js';
+import { modelUpTo } from '../runtime/capture.js';
 import { buildTrainingGraph } from '../grad/training-graph.js';
 import type { Model } from '../ir/model.js';
 import type { RewriteRecord } from '../rewrite/driver.js';

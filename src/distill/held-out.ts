@@ -2,7 +2,7 @@ import type { CalibrationSet } from '../calib/types.js';
 import { ftmError } from '../errors.js';
 import type { Model } from '../ir/model.js';
 import { Runner, type FloatTensor, type RunnerOptions } from '../runtime/session.js';
-import { modelUpTo } from '../fit/capture.js';
+import { modelUpTo } from '../runtime/capture.js';
 import { feedAsInput } from '../graph/feed-as-input.js';
 import { readAll, sampleSize } from './data.js';
 

@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import type { CalibrationSet } from '../calib/types.js';
 import { ftmError } from '../errors.js';
 import type { Model } from '../ir/model.js';
-import { captureBatches } from './capture.js';
+import { captureBatches } from '../runtime/capture.js';
 
 /**
  * How far a student's output is from its teacher's on a data set: Σ‖s − t‖² / Σ‖t − mean(t)‖², the mean taken per

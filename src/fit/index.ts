@@ -4,7 +4,6 @@ export { KroneckerProducts } from './kron-products.js';
 export { DenseProduct } from './dense-product.js';
 export { collectLayerStats, emptyPatchStats, patchStatsModel, PatchStatsCollector } from './patch-stats.js';
 export { convError, convMoments, fitConv, refitConv, relativeError, targetSpread, type ConvMoments, type ConvWeights } from './conv-fit.js';
-export { captureBatches, modelUpTo, type Capture } from './capture.js';
 export { fitSequential, type FitProgress, type FitReport, type LayerFitReport, type SequentialOptions } from './sequential.js';
 export { outputError } from './evaluate.js';
 export { segmentModel, SegmentedRun } from './segments.js';

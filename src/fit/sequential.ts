@@ -5,7 +5,7 @@ import type { Model } from '../ir/model.js';
 import type { Tensor } from '../ir/tensor.js';
 import type { RewriteRecord } from '../rewrite/driver.js';
 import type { FitPlan, FitSolveOptions, Params } from '../rewrite/fit-contract.js';
-import { captureBatches, type Capture } from './capture.js';
+import { captureBatches, type Capture } from '../runtime/capture.js';
 import { collectLayerStats } from './patch-stats.js';
 import { SegmentedRun } from './segments.js';
 import { observeShapes } from '../analysis/observe-shapes.js';

@@ -1,5 +1,5 @@
 import type { CalibrationSet } from '../../src/calib/types.js';
-import { captureBatches } from '../../src/fit/index.js';
+import { captureBatches } from '../../src/runtime/capture.js';
 import type { Model } from '../../src/index.js';
 
 /**

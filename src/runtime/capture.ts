@@ -2,7 +2,7 @@ import type { CalibrationSet } from '../calib/types.js';
 import { ftmError } from '../errors.js';
 import { removeDeadNodes } from '../graph/cleanup.js';
 import type { Model } from '../ir/model.js';
-import { Runner, type FloatTensor } from '../runtime/session.js';
+import { Runner, type FloatTensor } from './session.js';
 import { cloneModel } from '../ir/clone.js';
 
 /**
