@@ -149,6 +149,20 @@ describe('the main job: bad input', () => {
     expect(readdirSync(dir)).toEqual([]);
   });
 
+  it.each([
+    ['an FTM option out of range', ['--option', 'knf=2'], /E_USAGE: rule "ftm" option "knf": expected an odd integer ≥ 1, found 2/],
+    ['a fractional --s', ['--s', '2.5'], /E_USAGE: rule "ftm" option "s": expected an integer ≥ 2, found 2.5/],
+    ['an option the chosen rule does not have', ['--rule', 'lowrank', '--s', '3'], /E_USAGE: rule "lowrank" has no option "s" \(options: rank, budget, includeFirst\)/],
+    ['--s and its deprecated name together', ['--s', '3', '--ratio-s', '3'], /E_USAGE: --ratio-s is the old name of --s; give one of them/],
+    ['a rule without a knob to plan with', ['--rule', 'fold-gather'], /E_USAGE: Invalid values: Argument: rule, Given: "fold-gather", Choices: "ftm", "lowrank", "prune"/],
+  ])('rule options: %s is one usage error (exit 40) before any work', (_, extra, message) => {
+    const r = cli([FIXTURE, ...CALIB, '-o', out, '--target-ratio', '0.3', ...extra]);
+    expect(r.status).toBe(40);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
   it('an output path that cannot be written fails before any work', () => {
     const r = cli([FIXTURE, ...CALIB, '--target-ratio', '0.3', '-o', join(dir, 'missing/out.onnx')]);
     expect(r.status).toBe(22);

@@ -1,6 +1,6 @@
 import { basename, dirname, extname, join } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import { builtinRules } from '../../rewrites/index.js';
+import { builtinRules, ftm } from '../../rewrites/index.js';
 import { compressModel, type CompressReport, type Stage } from '../compress/compress.js';
 import { DEFAULT_DISTILL_LR, DEFAULT_DISTILL_STEPS } from '../distill/distill.js';
 import { MIN_RELIABLE_SAMPLES } from '../compress/agreement.js';
@@ -13,15 +13,16 @@ import { checkOutputs } from '../output/check.js';
 import { writeOutputs } from '../output/transaction.js';
 import { compressPage } from '../html/compress-page.js';
 import { selectLayers } from '../profile/layers.js';
+import { resolveOptions } from '../rewrite/options.js';
 import { compareLatency, type LatencyComparison } from '../runtime/latency.js';
 import { calibrationFromArgs, withCalibOptions, type CalibArgs } from './calib-options.js';
 import { progressReporter, type Progress } from './progress.js';
+import { ruleOptionsFromArgs, tunableRules, withRuleOptions, type RuleArgs } from './rule-options.js';
 
-interface CompressArgs extends CalibArgs {
+interface CompressArgs extends CalibArgs, RuleArgs {
   model: string;
   targetRatio: number;
   rule: string;
-  s?: number;
   include?: string[];
   exclude?: string[];
   bestEffort: boolean;
@@ -56,11 +57,10 @@ export const compressCommand: CommandModule<object, CompressArgs> = {
   describe: 'Compress a model to a target parameter ratio: profile, plan, rewrite, fit on calibration data',
   builder: (y) =>
     withCalibOptions(
-      y
+      withRuleOptions(y, `default: the smallest of ${ftm.meta.knob!.values.join(', ')} that reaches the target`)
         .positional('model', { type: 'string', demandOption: true, describe: 'ONNX model file' })
         .option('target-ratio', { type: 'number', demandOption: true, describe: 'compressed parameters / original parameters, in (0, 1]' })
-        .option('rule', { type: 'string', default: 'ftm', choices: ['ftm', 'lowrank', 'prune'], describe: 'how layers are rewritten' })
-        .option('s', { type: 'number', describe: 'FTM ratio S (default: the smallest of 2, 3, 4, 6, 8 that reaches the target)' })
+        .option('rule', { type: 'string', default: 'ftm', choices: tunableRules(), describe: 'how layers are rewritten (the built-in rules with a knob the planner turns to reach the target)' })
         .option('include', { type: 'string', array: true, describe: 'only these layers may be rewritten (node names)' })
         .option('exclude', { type: 'string', array: true, describe: 'never rewrite these layers' })
         .option('best-effort', { type: 'boolean', default: false, describe: 'accept the closest reachable ratio when the target cannot be reached' })
@@ -89,6 +89,9 @@ export const compressCommand: CommandModule<object, CompressArgs> = {
     ) as unknown as Argv<CompressArgs>,
   handler: async (args) => {
     checkLatencyArgs(args);
+    const rule = builtinRules[args.rule];
+    const ruleOptions = ruleOptionsFromArgs(args);
+    resolveOptions(rule, ruleOptions); // a bad option is refused before any work
     const model = loadModel(args.model);
     const outputShape = model.graph.outputs[0]?.shape;
     if (args.minAgreement !== undefined && outputShape && outputShape.length !== 2) {
@@ -108,8 +111,8 @@ export const compressCommand: CommandModule<object, CompressArgs> = {
     const bars = new Map<Stage, Progress>();
     const { model: compressed, report } = await compressModel(model, calib, {
       targetRatio: args.targetRatio,
-      rule: builtinRules[args.rule],
-      ruleOptions: args.s === undefined ? undefined : { s: args.s },
+      rule,
+      ruleOptions,
       include: args.include,
       exclude: args.exclude,
       bestEffort: args.bestEffort,

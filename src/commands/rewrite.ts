@@ -12,21 +12,21 @@ import { checkOutputs } from '../output/check.js';
 import { writeOutputs } from '../output/transaction.js';
 import { formatTable } from '../report/table.js';
 import { applyRules, type RewriteRecord } from '../rewrite/driver.js';
+import { resolveOptions } from '../rewrite/options.js';
 import type { AnyRule } from '../rewrite/rule.js';
 import type { ProfileReport } from '../profile/report.js';
 import { statsFromProfile } from '../profile/to-stats.js';
+import { ruleOptionsFromArgs, withRuleOptions, type RuleArgs } from './rule-options.js';
 
-interface RewriteArgs {
+interface RewriteArgs extends RuleArgs {
   model: string;
   rule: string;
   layers: string;
-  option: string[];
   output: string;
   force: boolean;
   json: boolean;
   intake: boolean;
   profile?: string;
-  ratioS?: number;
 }
 
 /** A built-in rule by name, or a user's rule from a JS module (its default export or its export `rule`). */
@@ -46,19 +46,6 @@ async function resolveRule(spec: string): Promise<AnyRule> {
   return rule;
 }
 
-/** `key=value` pairs into typed option values (numbers and booleans as such). */
-function parseOptions(pairs: string[]): Record<string, unknown> {
-  return Object.fromEntries(
-    pairs.map((p) => {
-      const at = p.indexOf('=');
-      if (at <= 0) throw ftmError('E_USAGE', `expected --option key=value, found "${p}"`);
-      const raw = p.slice(at + 1);
-      const value = raw === 'true' ? true : raw === 'false' ? false : raw !== '' && Number.isFinite(Number(raw)) ? Number(raw) : raw;
-      return [p.slice(0, at), value];
-    }),
-  );
-}
-
 function readProfile(path: string): ProfileReport {
   let report: ProfileReport;
   try {
@@ -76,26 +63,24 @@ export const rewriteCommand: CommandModule<object, RewriteArgs> = {
   command: 'rewrite <model>',
   describe: 'Apply one rewrite rule to chosen layers, without fitting (data-free initialization)',
   builder: (y) =>
-    y
+    withRuleOptions(y, 'default 2')
       .positional('model', { type: 'string', demandOption: true, describe: 'ONNX model file' })
-      .option('rule', { type: 'string', default: 'ftm', describe: 'built-in rule name (ftm, lowrank, prune) or path to a JS module exporting a rule' })
+      .option('rule', { type: 'string', default: 'ftm', describe: `built-in rule name (${Object.keys(builtinRules).join(', ')}) or path to a JS module exporting a rule` })
       .option('layers', { type: 'string', default: 'all', describe: 'comma-separated node names, or "all"' })
-      .option('option', { type: 'string', array: true, default: [], describe: 'rule option as key=value (repeatable), e.g. s=3' })
       .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'where to write the rewritten model' })
       .option('force', { type: 'boolean', default: false, describe: 'allow overwriting the input model' })
       .option('json', { type: 'boolean', default: false, describe: 'print the record as JSON' })
       .option('intake', { type: 'boolean', default: true, describe: 'canonicalize the model first (docs/intake.md); --no-intake: rewrite it as written' })
-      .option('ratio-s', { type: 'number', describe: 'ftm: channels per prime map (shorthand for --option s=N)' })
       .option('profile', { type: 'string', describe: 'a `profile --json` report: its channel pairing and ghost scales seed the rule' }),
   handler: async (args) => {
     const rule = await resolveRule(args.rule);
+    const ruleOptions = ruleOptionsFromArgs(args);
+    resolveOptions(rule, ruleOptions); // a bad option is refused before the model is read
     const loaded = loadModel(args.model);
     checkOutputs([{ path: args.output, what: 'model', mayReplaceInput: args.force }], loaded.path);
     const { model, report: intake } = args.intake ? intakeModel(loaded) : { model: loaded, report: undefined };
     const layers = args.layers === 'all' ? undefined : args.layers.split(',').map((s) => s.trim()).filter(Boolean);
     const stats = args.profile ? statsFromProfile(readProfile(args.profile)) : undefined;
-    const ruleOptions = parseOptions(args.option);
-    if (args.ratioS !== undefined) ruleOptions.s = args.ratioS;
     // Nothing is fitted here, so the rule's clean-ups (FTM: channel reorders folded into the convs that read them) run at once.
     const result = applyRules(model, [rule], { layers, stats, options: { [rule.name]: ruleOptions }, finalize: true });
     writeOutputs(modelFiles(result.model, args.output));

@@ -13,6 +13,7 @@ import type { ProfileReport } from '../profile/report.js';
 import { mapLayer, similarityMap, type SimilarityMap } from '../profile/similarity-map.js';
 import { statsFromProfile } from '../profile/to-stats.js';
 import { applyRules, finalizeRules, type RewriteRecord } from '../rewrite/driver.js';
+import { resolveOptions } from '../rewrite/options.js';
 import type { AnyRule } from '../rewrite/rule.js';
 import { measureAgreement, MIN_RELIABLE_SAMPLES, type OutputAgreement } from './agreement.js';
 import { chooseStudent, snapshotInitializers, type StudentChoice } from './choose.js';
@@ -116,6 +117,7 @@ export async function compressModel(original: Model, calib: CalibrationSet, opti
   const start = performance.now();
   const { model, report: intake } = intakeModel(original);
   if (options.distill) checkDistillOptions(options.distill);
+  resolveOptions(options.rule, options.ruleOptions ?? {}); // a bad rule option is refused before profiling
   const threads = options.threads ?? availableParallelism();
   const batchSize = options.batchSize ?? 64;
   const rule = options.rule;

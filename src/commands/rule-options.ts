@@ -1,0 +1,54 @@
+import type { Argv } from 'yargs';
+import { builtinRules, ftm } from '../../rewrites/index.js';
+import { ftmError } from '../errors.js';
+
+/** The rule flags compress and rewrite share: `--option key=value` for any option, `--s` for FTM's ratio S. */
+export interface RuleArgs {
+  option: string[];
+  s?: number;
+  /** Deprecated spelling of --s (rewrite's first name for it). */
+  ratioS?: number;
+}
+
+/** Each built-in rule's options, from its `meta.options`: what `--option` takes. */
+const optionList = () =>
+  Object.values(builtinRules)
+    .filter((r) => Object.keys(r.meta.options).length)
+    .map((r) => `${r.name}: ${Object.keys(r.meta.options).join(', ')}`)
+    .join('; ');
+
+/** The built-in rules a planner can turn to a target size: those with a knob. */
+export const tunableRules = (): string[] => Object.values(builtinRules).filter((r) => r.meta.knob).map((r) => r.name);
+
+/** Adds the rule flags, described from the registered rules' metadata (yargs also gives kebab-case flags camelCase names). */
+export function withRuleOptions<T>(y: Argv<T>, sDefault: string): Argv<T & RuleArgs> {
+  const s = ftm.meta.options.s;
+  return y
+    .option('option', { type: 'string', array: true, default: [], describe: `rule option as key=value (repeatable), checked against the rule's options (${optionList()})` })
+    .option('s', { type: 'number', describe: `ftm: ${s.description}; shorthand for --option s=N (${sDefault})` })
+    .option('ratio-s', { type: 'number', deprecated: 'use --s', describe: 'the old name of --s' }) as unknown as Argv<T & RuleArgs>;
+}
+
+/** The rule options the flags give: `key=value` pairs typed (numbers and booleans as such), and --s. The driver checks them against the rule. */
+export function ruleOptionsFromArgs(args: RuleArgs): Record<string, unknown> {
+  const options = parseOptionPairs(args.option);
+  if (args.s !== undefined && args.ratioS !== undefined) throw ftmError('E_USAGE', '--ratio-s is the old name of --s; give one of them');
+  const s = args.s ?? args.ratioS;
+  if (s !== undefined) {
+    if ('s' in options && options.s !== s) throw ftmError('E_USAGE', `--s ${s} and --option s=${String(options.s)} disagree; give one of them`);
+    options.s = s;
+  }
+  return options;
+}
+
+function parseOptionPairs(pairs: string[]): Record<string, unknown> {
+  return Object.fromEntries(
+    pairs.map((p) => {
+      const at = p.indexOf('=');
+      if (at <= 0) throw ftmError('E_USAGE', `expected --option key=value, found "${p}"`);
+      const raw = p.slice(at + 1);
+      const value = raw === 'true' ? true : raw === 'false' ? false : raw !== '' && Number.isFinite(Number(raw)) ? Number(raw) : raw;
+      return [p.slice(0, at), value];
+    }),
+  );
+}
