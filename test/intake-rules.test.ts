@@ -16,9 +16,8 @@ function convThen(after: (y: Value, m: ReturnType<typeof modelWithInput>) => Val
   const { g, x } = m;
   const y = g.addNode({ op: 'Conv', inputs: [x, randomWeight(g, 'w', [3, 2, 3, 3], 1), randomWeight(g, 'b', [3], 2)], name: 'conv', attrs: { pads: [1, 1, 1, 1] } }).outputs[0]!;
   g.outputs.push(after(y, m));
-  return model(m);
+  return m.model;
 }
-const model = (m: ReturnType<typeof modelWithInput>) => m.model;
 
 const positive = (n: number, seed: number) => randomFloats(n, seed).map((v) => 0.5 + Math.abs(v));
 
