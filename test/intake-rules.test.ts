@@ -68,7 +68,7 @@ tester.run(foldMulAdd, {
 });
 
 /** x → Pad (opset 13: pads and value as inputs) → Conv (2→3, 3×3, `attrs`) → y. */
-function padConv(pads: number[], { mode = 'constant', value = 0, attrs = {} as Record<string, AttrInit> } = {}): Model {
+function padConv(pads: number[], { mode = 'constant', value = 0, attrs = {} as Record<string, AttrInit | undefined> } = {}): Model {
   const { model, g, x } = modelWithInput(['N', 2, 5, 5]);
   const padded = g.addNode({ op: 'Pad', inputs: [x, g.addInitializer('pads', Tensor.int64([8], pads)), g.addInitializer('value', Tensor.float32([], [value]))], attrs: { mode }, name: 'pad' }).outputs[0]!;
   g.outputs.push(g.addNode({ op: 'Conv', inputs: [padded, randomWeight(g, 'w', [3, 2, 3, 3], 1)], name: 'conv', attrs: { pads: [1, 0, 0, 1], ...attrs } }).outputs[0]!);
