@@ -1,4 +1,5 @@
 import { Runner, type CalibrationSet, type Model } from '../src/index.js';
+import { argmax } from '../src/runtime/compare.js';
 
 /** Share of samples whose arg-max logit is the label. */
 export async function top1(model: Model, data: CalibrationSet, labels: Uint8Array, threads: number): Promise<number> {
@@ -9,11 +10,7 @@ export async function top1(model: Model, data: CalibrationSet, labels: Uint8Arra
       const out = await runner.run({ [data.inputName]: { data: b.data, dims: [b.count, ...data.sampleShape] } });
       const logits = Object.values(out)[0].data as Float32Array;
       const k = logits.length / b.count;
-      for (let i = 0; i < b.count; i++, seen++) {
-        let best = 0;
-        for (let c = 1; c < k; c++) if (logits[i * k + c] > logits[i * k + best]) best = c;
-        if (best === labels[seen]) correct++;
-      }
+      for (let i = 0; i < b.count; i++, seen++) if (argmax(logits, i * k, k) === labels[seen]) correct++;
     }
   } finally {
     await runner.release();

@@ -1,7 +1,6 @@
 import type { CalibrationSet } from '../calib/types.js';
 import type { Model } from '../ir/model.js';
-import { captureBatches } from '../runtime/capture.js';
-import { OutputComparison } from '../distill/held-out.js';
+import { compareOutputs } from '../runtime/compare.js';
 
 /**
  * The fewest held-out samples an agreement estimate is judged by: with fewer, one sample moves top-1 agreement by
@@ -23,17 +22,6 @@ export interface OutputAgreement {
 
 export async function measureAgreement(teacher: Model, student: Model, data: CalibrationSet, options: { threads?: number; batchSize?: number } = {}): Promise<OutputAgreement[]> {
   const outputs = teacher.graph.outputs.map((v) => v.name);
-  const captures: Record<string, { model: Model; value: string }> = {};
-  outputs.forEach((name, i) => {
-    captures[`t${i}`] = { model: teacher, value: name };
-    captures[`s${i}`] = { model: student, value: name };
-  });
-  const comparisons = outputs.map(() => new OutputComparison());
-  for await (const batch of captureBatches(data, captures, { threads: options.threads, batchSize: options.batchSize ?? 64 })) {
-    outputs.forEach((_, i) => {
-      const t = batch[`t${i}`];
-      comparisons[i].add(t.data, batch[`s${i}`].data, t.dims[0], t.dims.length);
-    });
-  }
+  const comparisons = await compareOutputs(teacher, student, data, outputs, options);
   return outputs.map((output, i) => ({ output, ...comparisons[i].result() }));
 }

@@ -3,6 +3,7 @@ import { ftmError } from '../errors.js';
 import type { Model } from '../ir/model.js';
 import { Runner, type FloatTensor, type RunnerOptions } from '../runtime/session.js';
 import { modelUpTo } from '../runtime/capture.js';
+import { OutputComparison } from '../runtime/compare.js';
 import { feedAsInput } from '../graph/feed-as-input.js';
 import { readAll, sampleSize } from './data.js';
 
@@ -139,48 +140,4 @@ function logSoftmax(x: ArrayLike<number>, from: number, length: number, temperat
   const log = max + Math.log(sum);
   for (let i = 0; i < length; i++) out[i] = x[from + i] / temperature - log;
   return out;
-}
-
-/**
- * Teacher-vs-student outputs compared batch by batch: what the report's held-out agreement, the gates and
- * distillation's validation scores all read. relativeError is ‖s − t‖ / ‖t‖ over every output value of every sample:
- * relative to the teacher's output energy, so that a single sample reads as its own error.
- */
-export class OutputComparison {
-  private err = 0;
-  private energy = 0;
-  private peak = 0;
-  private values = 0;
-  private agree = 0;
-  samples = 0;
-  private classifier = true;
-
-  /** One batch of `count` samples, teacher `t` and student `s` of the same layout; `rank` of the output tensor. */
-  add(t: ArrayLike<number>, s: ArrayLike<number>, count: number, rank: number): void {
-    const per = t.length / count;
-    for (let j = 0; j < t.length; j++) {
-      this.err += (s[j] - t[j]) ** 2;
-      this.energy += t[j] * t[j];
-      this.peak = Math.max(this.peak, Math.abs(t[j]));
-    }
-    this.values += t.length;
-    this.samples += count;
-    this.classifier &&= rank === 2 && per > 1;
-    if (this.classifier) for (let k = 0; k < count; k++) this.agree += argmax(t, k * per, per) === argmax(s, k * per, per) ? 1 : 0;
-  }
-
-  result(): { relativeError: number; psnr: number; top1Agreement: number | null } {
-    const mse = this.err / Math.max(this.values, 1);
-    return {
-      relativeError: this.energy > 0 ? Math.sqrt(this.err / this.energy) : this.err > 0 ? Infinity : 0,
-      psnr: mse > 0 ? 10 * Math.log10((this.peak * this.peak) / mse) : Infinity,
-      top1Agreement: this.classifier && this.samples ? this.agree / this.samples : null,
-    };
-  }
-}
-
-function argmax(data: ArrayLike<number>, from: number, length: number): number {
-  let best = 0;
-  for (let i = 1; i < length; i++) if (data[from + i] > data[from + best]) best = i;
-  return best;
 }

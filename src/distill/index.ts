@@ -8,4 +8,4 @@ export { DivergenceWatch } from './divergence.js';
 export { Augmenter, type AugmentOptions, type SampleDraw } from './augment.js';
 export { BatchCycler } from './data.js';
 export { featurePairs, type FeaturePair } from './features.js';
-export { HeldOutEvaluator, inferenceWithParamInputs, OutputComparison, type HeldOutScore, type LossSpec } from './held-out.js';
+export { HeldOutEvaluator, inferenceWithParamInputs, type HeldOutScore, type LossSpec } from './held-out.js';

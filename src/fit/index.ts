@@ -5,5 +5,4 @@ export { DenseProduct } from './dense-product.js';
 export { collectLayerStats, emptyPatchStats, patchStatsModel, PatchStatsCollector } from './patch-stats.js';
 export { convError, convMoments, fitConv, refitConv, relativeError, targetSpread, type ConvMoments, type ConvWeights } from './conv-fit.js';
 export { fitSequential, type FitProgress, type FitReport, type LayerFitReport, type SequentialOptions } from './sequential.js';
-export { outputError } from './evaluate.js';
 export { segmentModel, SegmentedRun } from './segments.js';
