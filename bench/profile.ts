@@ -15,6 +15,7 @@ import { loadCalibration, readPreprocessFile } from '../src/calib/index.js';
 import type { CalibrationSet } from '../src/calib/types.js';
 import type { Model } from '../src/ir/model.js';
 import { loadModel } from '../src/onnx/load.js';
+import { ftm } from '../rewrites/ftm.js';
 import { profileModel } from '../src/profile/profile.js';
 import { Runner } from '../src/runtime/session.js';
 import { interleave, median } from './timing.js';
@@ -53,7 +54,7 @@ async function setUp(options: ProfileBenchOptions, threads: number) {
   const model = loadModel(options.model ?? `${FIXTURE}model.onnx`);
   const calib = await loadCalibration(options.calib ?? `${FIXTURE}calib`, model, readPreprocessFile(options.preprocess ?? `${FIXTURE}preprocess.json`));
   const run = (variant: Variant, set: CalibrationSet) =>
-    variant === 'plain' ? plainInference(model, set, threads) : profileModel(model, set, { threads, batchSize: BATCH });
+    variant === 'plain' ? plainInference(model, set, threads) : profileModel(model, set, ftm, { threads, batchSize: BATCH });
   return { calib, run };
 }
 

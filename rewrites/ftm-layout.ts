@@ -16,12 +16,22 @@ export interface FtmLayout {
 /** The number of copies of u_j that survive the slice to C channels. */
 const groupSize = (j: number, m: number, s: number, channels: number) => Math.min(s, Math.ceil((channels - j) / m));
 
+/**
+ * The group sizes an FTM of C channels at ratio S has: m = ceil(C/S) prime maps, group j keeping the copies that
+ * survive the slice. Filling S-sized groups until channels run out would leave one short group where the module
+ * spreads the remainder (64 channels at S = 3: 21 threes and a one, where the module has 20 threes and two twos).
+ */
+export function ftmGroupSizes(channels: number, s: number): number[] {
+  const m = Math.ceil(channels / s);
+  return Array.from({ length: m }, (_, j) => groupSize(j, m, s, channels));
+}
+
 /** Builds the layout from a pairing (any order of groups), or pairs channel j with j+m, j+2m, ... when none is given. */
 export function ftmLayout(channels: number, s: number, pairing?: number[][]): FtmLayout | NoMatch {
   if (!Number.isInteger(s) || s < 2) return noMatch(`ratio S must be an integer ≥ 2, found ${s}`);
   const m = Math.ceil(channels / s);
   if (m >= channels) return noMatch(`${channels} output channel(s) cannot share prime maps at S=${s}`);
-  const sizes = Array.from({ length: m }, (_, j) => groupSize(j, m, s, channels));
+  const sizes = ftmGroupSizes(channels, s);
   if (!pairing) return { s, m, channels, groups: sizes.map((n, j) => Array.from({ length: n }, (_, t) => t * m + j)) };
   const groups = [...pairing].sort((a, b) => b.length - a.length);
   const seen = new Set(groups.flat());

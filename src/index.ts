@@ -32,6 +32,12 @@ export { Runner, type FloatTensor, type TensorValue, type RunnerOptions } from '
 export { tapModel } from './runtime/tap.js';
 export { captureBatches, modelUpTo, type Capture } from './runtime/capture.js';
 export { profileModel, type ProfileOptions } from './profile/profile.js';
+export { profileLayers, type ModelProfile, type ProfileLayersOptions } from './profile/profile-layers.js';
+export type { ProfiledLayer } from './profile/profiled-layer.js';
+export { ruleStats } from './profile/rule-stats.js';
+// What a rule's `meta.stats` hook groups channels with.
+export { groupChannels, type ChannelGroup } from './profile/pairing.js';
+export { copyScale } from './profile/psnr.js';
 export type { ProfileReport, LayerReport, GroupReport, GhostReport, Decibels } from './profile/report.js';
 export { formatProfile } from './profile/format.js';
 export { statsFromProfile } from './profile/to-stats.js';

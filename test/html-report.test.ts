@@ -318,7 +318,7 @@ describe('the similarity map of a layer', () => {
   it('a page escapes names from the model', () => {
     const evil = '<img src=x onerror=alert(1)>';
     const report: ProfileReport = {
-      format: 1, model: evil, input: evil, samples: 1, settings: { s: 2, threshold: 30, centered: true, includeFirst: false },
+      format: 1, model: evil, input: evil, samples: 1, settings: { rule: evil, ruleOptions: { s: 2 }, threshold: 30, centered: true },
       layers: [layer(4, evil)], totals: { layers: 1, qualifying: 1, params: 4, qualifyingParams: 4 },
     };
     const html = profilePage(report);

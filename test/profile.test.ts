@@ -6,11 +6,10 @@ import { describe, expect, it, vi } from 'vitest';
 import yargs from 'yargs';
 import { loadCalibration, readPreprocessFile } from '../src/calib/index.js';
 import type { CalibrationSet } from '../src/calib/types.js';
-import { encodeModel, inspectModel, loadModel, Tensor, type Model } from '../src/index.js';
+import { applyRules, encodeModel, inspectModel, loadModel, statsFromProfile, Tensor, type Model } from '../src/index.js';
 import { profileCommand } from '../src/commands/profile.js';
 import { maxWeightMatching, type WeightedEdge } from '../src/profile/matching.js';
-import { ftmLayout } from '../rewrites/ftm-layout.js';
-import { isNoMatch } from '../src/rewrite/rule.js';
+import { ftm } from '../rewrites/ftm.js';
 import { EXACT_PAIRING_MAX_CHANNELS, exactPairs, groupChannels, nearOptimalPairs } from '../src/profile/pairing.js';
 import { profileModel, type ProfileOptions } from '../src/profile/profile.js';
 import type { LayerReport } from '../src/profile/report.js';
@@ -53,7 +52,7 @@ describe('PSNR against a direct computation', () => {
   for (const opset of [10, 13, 18]) {
     for (const centered of [true, false]) {
       it(`matches per channel pair (opset ${opset}, ${centered ? 'centered' : 'plain scaled copies'}, batches of 3)`, async () => {
-        const report = await profileModel(smallNet(opset).model, smallCalib(), { centered, batchSize: 3, threads: 1 });
+        const report = await profileModel(smallNet(opset).model, smallCalib(), ftm, { centered, batchSize: 3, threads: 1 });
         for (const layer of report.layers) {
           const f = reference[layer.layer as keyof typeof reference];
           const c = f.c;
@@ -84,8 +83,8 @@ describe('PSNR against a direct computation', () => {
   }
 
   it('gives the same statistics whatever the batch size (batches are merged exactly)', async () => {
-    const one = await profileModel(net.model, smallCalib(), { batchSize: 1, threads: 1 });
-    const all = await profileModel(net.model, smallCalib(), { batchSize: SAMPLES, threads: 1 });
+    const one = await profileModel(net.model, smallCalib(), ftm, { batchSize: 1, threads: 1 });
+    const all = await profileModel(net.model, smallCalib(), ftm, { batchSize: SAMPLES, threads: 1 });
     one.layers.forEach((l, k) => {
       const flat = (r: LayerReport) => r.psnr.flat().map((p) => p ?? 0);
       const diff = flat(l).map((p, i) => Math.abs(p - flat(all.layers[k])[i]));
@@ -94,15 +93,15 @@ describe('PSNR against a direct computation', () => {
   });
 
   it('runs a model exported with a fixed batch of 1 on larger batches', async () => {
-    const fixed = await profileModel(smallNet(13, 1).model, smallCalib(), { batchSize: 4, threads: 1 });
-    const dynamic = await profileModel(net.model, smallCalib(), { batchSize: 4, threads: 1 });
+    const fixed = await profileModel(smallNet(13, 1).model, smallCalib(), ftm, { batchSize: 4, threads: 1 });
+    const dynamic = await profileModel(net.model, smallCalib(), ftm, { batchSize: 4, threads: 1 });
     expect(fixed.layers.map((l) => l.psnr)).toEqual(dynamic.layers.map((l) => l.psnr));
   });
 
   it('leaves the model unchanged, reports progress, and writes JSON that reads back equal', async () => {
     const before = encodeModel(net.model);
     const seen: number[] = [];
-    const report = await profileModel(net.model, smallCalib(), { batchSize: 4, onProgress: (p) => seen.push(p.samples) });
+    const report = await profileModel(net.model, smallCalib(), ftm, { batchSize: 4, onProgress: (p) => seen.push(p.samples) });
     expect(Buffer.from(encodeModel(net.model)).equals(Buffer.from(before))).toBe(true);
     expect(seen).toEqual([4, 8, 10]);
     expect(JSON.parse(JSON.stringify(report))).toEqual(report);
@@ -140,7 +139,7 @@ describe('duplicated output channels', () => {
 
   for (const centered of [true, false]) {
     it(`get infinite PSNR and are paired together, the prime first (${centered ? 'centered' : 'plain'})`, async () => {
-      const report = await profileModel(duplicatedChannels(), calib(), { centered, layers: ['dup'] });
+      const report = await profileModel(duplicatedChannels(), calib(), ftm, { centered, layers: ['dup'] });
       const dup = report.layers[0];
       for (const [a, b] of [[1, 3], [0, 5], [2, 4]]) {
         expect(dup.psnr[a][b]).toBeNull();
@@ -159,7 +158,7 @@ describe('duplicated output channels', () => {
   }
 
   it('groups of S = 3 cover every channel once', async () => {
-    const report = await profileModel(duplicatedChannels(), calib(), { s: 3, layers: ['dup'] });
+    const report = await profileModel(duplicatedChannels(), calib(), ftm, { ruleOptions: { s: 3 }, layers: ['dup'] });
     const groups = report.layers[0].groups;
     expect(groups.length).toBe(2);
     expect(groups.flatMap((g) => [g.prime, ...g.ghosts.map((h) => h.channel)]).sort()).toEqual([0, 1, 2, 3, 4, 5]);
@@ -167,6 +166,9 @@ describe('duplicated output channels', () => {
 });
 
 describe('pairing', () => {
+  /** Pairs, and one lone channel when C is odd. */
+  const pairSizes = (c: number) => [...Array<number>(c >> 1).fill(2), ...(c % 2 ? [1] : [])];
+
   /** Deterministic random symmetric similarities in [0, 1] and asymmetric PSNRs. */
   function randomLayer(c: number, seed: number) {
     const r = randomFloats(2 * c * c, seed);
@@ -198,7 +200,7 @@ describe('pairing', () => {
     for (let c = 2; c <= 9; c++) {
       for (let seed = 0; seed < 8; seed++) {
         const { sim, psnr } = randomLayer(c, 100 * c + seed);
-        const groups = groupChannels(sim, psnr, c, 2);
+        const groups = groupChannels(sim, psnr, pairSizes(c));
         expect(groups.filter((g) => g.ghosts.length === 0).length).toBe(c % 2);
         expect(groups.flatMap((g) => [g.prime, ...g.ghosts]).sort((a, b) => a - b)).toEqual(Array.from({ length: c }, (_, i) => i));
         const total = groups.reduce((sum, g) => sum + (g.ghosts.length ? sim[g.prime * c + g.ghosts[0]] : 0), 0);
@@ -234,19 +236,19 @@ describe('pairing', () => {
     const c = 9;
     const cluster = (i: number) => [4, 0, 8, 1, 5, 2, 6, 3, 7].indexOf(i) % 3;
     const sim = Float64Array.from({ length: c * c }, (_, k) => (cluster(Math.floor(k / c)) === cluster(k % c) ? 0.9 : 0.1));
-    const groups = groupChannels(sim, new Float64Array(c * c), c, 3);
+    const groups = groupChannels(sim, new Float64Array(c * c), [3, 3, 3]);
     expect(groups.map((g) => [g.prime, ...g.ghosts].map(cluster))).toEqual(groups.map((g) => Array(3).fill(cluster(g.prime))));
   });
 
-  it('groups for S > 2 have the sizes the FTM module gives them, whatever C mod S (the rule accepts the pairing)', () => {
-    for (const c of [7, 10, 64, 100]) {
-      for (const s of [3, 4, 6, 8]) {
-        const sim = Float64Array.from({ length: c * c }, (_, k) => ((k * 7919) % 101) / 101);
-        const pairing = groupChannels(sim, new Float64Array(c * c), c, s).map((g) => [g.prime, ...g.ghosts]);
-        const layout = ftmLayout(c, s, pairing);
-        expect(isNoMatch(layout) ? layout.noMatch : 'fits', `C=${c}, S=${s}`).toBe('fits');
-      }
+  it('groups have the sizes asked for, every channel in one group', () => {
+    for (const sizes of [[3, 3, 2, 2], [4, 1], [2, 2, 2, 1, 1], [5]]) {
+      const c = sizes.reduce((a, b) => a + b, 0);
+      const sim = Float64Array.from({ length: c * c }, (_, k) => ((k * 7919) % 101) / 101);
+      const groups = groupChannels(sim, new Float64Array(c * c), sizes);
+      expect(groups.map((g) => 1 + g.ghosts.length).sort(), `sizes ${sizes}`).toEqual([...sizes].sort());
+      expect(groups.flatMap((g) => [g.prime, ...g.ghosts]).sort((a, b) => a - b)).toEqual(Array.from({ length: c }, (_, i) => i));
     }
+    expect(() => groupChannels(new Float64Array(9), new Float64Array(9), [2, 2])).toThrow(/group sizes/);
   });
 
   it('the blossom matching is optimal on random general graphs', () => {
@@ -312,42 +314,60 @@ describe('qualification', () => {
   }
   const calib = () => memoryCalibration('x', [4, 6, 6], randomFloats(4 * 4 * 36, 3));
 
-  it('says why each declined Conv is declined', async () => {
-    const report = await profileModel(kinds(), calib());
+  it("says why each declined Conv is declined: the rule's own match and the driver's refusals", async () => {
+    const model = kinds();
+    const report = await profileModel(model, calib(), ftm);
     const reasons = Object.fromEntries(report.layers.map((l) => [l.layer, l.reason]));
     expect(reasons).toEqual({
-      stem: 'first convolution (excluded by default)',
+      stem: 'first convolution (reads a graph input); set includeFirst to rewrite it',
       plain: null,
-      grouped: 'grouped convolution (group 2)',
-      depthwise: 'depthwise convolution (group 8)',
-      computed: 'weight is not a constant (computed by Identity "id")',
-      shared_a: expect.stringMatching(/^weight "w_\d+" is shared with Conv "shared_b"$/),
-      shared_b: expect.stringMatching(/^weight "w_\d+" is shared with Conv "shared_a"$/),
+      grouped: 'grouped convolution (group=2)',
+      depthwise: 'depthwise convolution',
+      computed: 'the weight is not a constant initializer',
+      shared_a: expect.stringMatching(/^"w_\d+" is shared with Conv "shared_b", outside the match$/),
+      shared_b: expect.stringMatching(/^"w_\d+" is shared with Conv "shared_a", outside the match$/),
       Conv_out0: null,
-      single: 'a single output channel: nothing to pair',
+      single: '1 output channel(s) cannot share prime maps at S=2',
     });
+    // the same verdicts as rewriting the model with the profile's statistics
+    const records = applyRules(model, [ftm], { stats: statsFromProfile(report) }).records;
+    expect(Object.fromEntries(records.map((r) => [r.node, r.status === 'fired' ? null : r.reason]))).toEqual(reasons);
     const single = byLayer(report.layers).single;
     expect([single.bestPartner, single.bestPsnr, single.groups]).toEqual([[-1], [0], [{ prime: 0, ghosts: [] }]]);
   });
 
   it('lets the first conv qualify with includeFirst, and profiles only the layers asked for', async () => {
-    const report = await profileModel(kinds(), calib(), { includeFirst: true, layers: ['depthwise', 'stem'] });
+    const report = await profileModel(kinds(), calib(), ftm, { ruleOptions: { includeFirst: true }, layers: ['depthwise', 'stem'] });
     expect(report.layers.map((l) => [l.layer, l.qualifies])).toEqual([['stem', true], ['depthwise', false]]);
+  });
+
+  it('pairs a stem behind a normalization Sub/Div, which the rule rewrites (it reads no graph input)', async () => {
+    const { model, g, x } = modelWithInput(['N', 3, 8, 8]);
+    const sub = g.addNode({ op: 'Sub', inputs: [x, g.addInitializer('mean', Tensor.float32([1, 3, 1, 1], [0.5, 0.4, 0.3]))], name: 'sub' });
+    const div = g.addNode({ op: 'Div', inputs: [sub.outputs[0], g.addInitializer('std', Tensor.float32([1, 3, 1, 1], [0.2, 0.25, 0.3]))], name: 'div' });
+    const stem = g.addNode({ op: 'Conv', inputs: [div.outputs[0], randomWeight(g, 'ws', [6, 3, 3, 3], 21)], name: 'stem', attrs: { pads: [1, 1, 1, 1] } });
+    g.outputs.push(stem.outputs[0]!);
+    const report = await profileModel(model, memoryCalibration('x', [3, 8, 8], randomFloats(8 * 3 * 64, 22)), ftm);
+    const layer = report.layers[0];
+    expect([layer.layer, layer.qualifies, layer.reason]).toEqual(['stem', true, null]);
+    expect(layer.groups.flatMap((gr) => [gr.prime, ...gr.ghosts.map((h) => h.channel)]).sort()).toEqual([0, 1, 2, 3, 4, 5]);
+    const rewritten = applyRules(model, [ftm], { stats: statsFromProfile(report) });
+    expect(rewritten.records.map((r) => [r.node, r.status])).toEqual([['stem', 'fired']]);
   });
 
   it('declines a 3-D convolution but still profiles it', async () => {
     const { model, g, x } = modelWithInput(['N', 2, 4, 4, 4]);
     g.outputs.push(g.addNode({ op: 'Conv', inputs: [x, randomWeight(g, 'w', [3, 2, 3, 3, 3], 1)], name: 'c3d', attrs: { pads: [1, 1, 1, 1, 1, 1] } }).outputs[0]!);
-    const report = await profileModel(model, memoryCalibration('x', [2, 4, 4, 4], randomFloats(3 * 128, 2)), { includeFirst: true });
+    const report = await profileModel(model, memoryCalibration('x', [2, 4, 4, 4], randomFloats(3 * 128, 2)), ftm, { ruleOptions: { includeFirst: true } });
     const layer = report.layers[0];
-    expect(layer.reason).toBe('not a 2-D convolution (3-D kernel)');
+    expect(layer.reason).toBe('expected a 2-D convolution (4-D weight), found a 5-D weight');
     expect(layer.outputShape).toEqual([3, 4, 4, 4]);
     expect(layer.psnr.flat().filter((p) => p !== null).every((p) => p! > 0 && p! < 60)).toBe(true);
   });
 });
 
 describe('bad inputs', () => {
-  const run = (model: Model, calib: CalibrationSet, options: ProfileOptions = {}) => () => profileModel(model, calib, options);
+  const run = (model: Model, calib: CalibrationSet, options: ProfileOptions = {}) => () => profileModel(model, calib, ftm, options);
 
   it('a model without Conv', async () => {
     const { model, g, x } = modelWithInput(['N', 2, 6, 6]);
@@ -371,8 +391,8 @@ describe('bad inputs', () => {
   });
 
   it.each([
-    ['S = 1', { s: 1 }],
-    ['S = 2.5', { s: 2.5 }],
+    ['S = 1', { ruleOptions: { s: 1 } }],
+    ['S = 2.5', { ruleOptions: { s: 2.5 } }],
     ['batch size 0', { batchSize: 0 }],
     ['a NaN threshold', { threshold: NaN }],
     ['0 threads', { threads: 0 }],
@@ -387,10 +407,10 @@ describe.skipIf(!existsSync(`${FIXTURE}model.onnx`))('ResNet-20 fixture', () => 
   it('profiles all 21 convs on the 256 calibration images', async () => {
     const model = loadModel(`${FIXTURE}model.onnx`);
     const calib = await loadCalibration(`${FIXTURE}calib`, model, readPreprocessFile(`${FIXTURE}preprocess.json`));
-    const report = await profileModel(model, calib);
+    const report = await profileModel(model, calib, ftm);
     expect(report.samples).toBe(256);
     expect(report.layers.length).toBe(21);
-    expect(report.layers.filter((l) => !l.qualifies).map((l) => [l.layer, l.reason])).toEqual([['/conv1/Conv', 'first convolution (excluded by default)']]);
+    expect(report.layers.filter((l) => !l.qualifies).map((l) => [l.layer, l.reason])).toEqual([['/conv1/Conv', 'first convolution (reads a graph input); set includeFirst to rewrite it']]);
     for (const l of report.layers) {
       const c = l.outputShape[0];
       expect(l.psnr.length).toBe(c);
@@ -426,10 +446,11 @@ describe.skipIf(!existsSync(`${FIXTURE}model.onnx`))('ftm-compress profile', () 
     const dir = mkdtempSync(join(tmpdir(), 'ftm-profile-'));
     const json = join(dir, 'report.json');
     const { stdout, stderr } = await profileCli([...base, '--preprocess', `${FIXTURE}preprocess.json`, '--json', json]);
-    expect(stdout).toMatch(/^layer +weight +output +params +score dB +≥30 dB +FTM\n/);
+    expect(stdout).toMatch(/^layer +weight +output +params +score dB +≥30 dB +ftm\n/);
     expect(stdout).toContain('/conv1/Conv');
-    expect(stdout).toContain('no: first convolution (excluded by default)');
-    expect(stdout).toContain('20 of 21 Conv layers qualify for FTM');
+    expect(stdout).toContain('no: first convolution (reads a graph input); set includeFirst to rewrite it');
+    expect(stdout).toContain('20 of 21 Conv layers qualify for ftm');
+    expect(stdout).toContain('Grouping for ftm (s=2, knf=1, form=folded, includeFirst=false): see --json.');
     expect(stderr).toContain('profile: 256/256 samples (100%)');
     const report = JSON.parse(readFileSync(json, 'utf8'));
     expect([report.format, report.samples, report.layers.length]).toEqual([1, 256, 21]);

@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import type { Argv, CommandModule } from 'yargs';
+import { ftm } from '../../rewrites/ftm.js';
 import { profilePage } from '../html/profile-page.js';
 import { formatIntake } from '../intake/format.js';
 import { intakeModel } from '../intake/intake.js';
@@ -57,13 +58,12 @@ export const profileCommand: CommandModule<object, ProfileArgs> = {
     const progress = args.quiet ? undefined : progressReporter('profile', 'samples');
     let report;
     try {
-      report = await profileModel(model, calib, {
+      report = await profileModel(model, calib, ftm, {
         layers: args.layers,
         threads: args.threads,
         batchSize: args.batchSize,
-        s: args.s,
+        ruleOptions: { s: args.s, includeFirst: args.includeFirst },
         threshold: args.threshold,
-        includeFirst: args.includeFirst,
         centered: args.centered,
         onProgress: (p) => progress?.update(p.samples, p.total),
       });

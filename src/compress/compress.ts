@@ -8,10 +8,11 @@ import { fitSequential } from '../fit/sequential.js';
 import { intakeModel, type IntakeReport } from '../intake/intake.js';
 import type { Model } from '../ir/model.js';
 import { planRewrites, type Plan } from '../plan/plan.js';
-import { profileModel } from '../profile/profile.js';
-import type { ProfileReport } from '../profile/report.js';
+import { DEFAULT_THRESHOLD, layerReport } from '../profile/layer-report.js';
+import { profileLayers, type ModelProfile } from '../profile/profile-layers.js';
+import { decibels } from '../profile/report.js';
+import { ruleStats } from '../profile/rule-stats.js';
 import { mapLayer, similarityMap, type SimilarityMap } from '../profile/similarity-map.js';
-import { statsFromProfile } from '../profile/to-stats.js';
 import { applyRules, finalizeRules, type RewriteRecord } from '../rewrite/driver.js';
 import { resolveOptions } from '../rewrite/options.js';
 import type { AnyRule } from '../rewrite/rule.js';
@@ -132,21 +133,14 @@ export async function compressModel(original: Model, calib: CalibrationSet, opti
   };
 
   const { fit: fitSet, validation, heldOut } = splitCalibration(calib, options.holdout ?? 0.125, options.seed ?? 0, options.distill === false ? 0 : VALIDATION_SHARE);
-  const profile = await timed('profile', () =>
-    profileModel(model, fitSet, {
-      threads,
-      batchSize,
-      s: Number(options.ruleOptions?.s ?? 2),
-      onProgress: (p) => options.onProgress?.('profile', p.samples / p.total),
-    }),
-  );
-  const scores = Object.fromEntries(profile.layers.map((l) => [l.layer, l.score]));
-  // Parameter counts do not depend on the pairing, so plan without it: the planner may choose another S than profiled.
+  // One pass over the data: whatever setting the planner chooses, the rule's stats hook derives its statistics from it.
+  const profile = await timed('profile', () => profileLayers(model, fitSet, { threads, batchSize, onProgress: (p) => options.onProgress?.('profile', p.samples / p.total) }));
+  const summaries = profile.layers.map((l) => ({ layer: l.layer, score: decibels(l.score)!, params: l.params }));
+  const scores = Object.fromEntries(summaries.map((l) => [l.layer, l.score]));
+  // Parameter counts do not depend on the statistics (FTM: the grouping), so plan without them.
   const plan = planRewrites(model, rule, { targetRatio: options.targetRatio, include: options.include, exclude: options.exclude, bestEffort: options.bestEffort, ruleOptions: options.ruleOptions, scores, paramsBefore: intake.params.before });
-  const s = Number(plan.ruleOptions.s ?? profile.settings.s);
-  const paired = s === profile.settings.s ? profile : await timed('profile', () => profileModel(model, fitSet, { threads, batchSize, s }));
-  const stats = statsFromProfile(paired);
   const chosen = plan.layers.filter((l) => l.rewrite).map((l) => l.layer);
+  const stats = ruleStats(rule, profile.layers, plan.ruleOptions, chosen);
   const rewritten = applyRules(model, [rule], { layers: chosen, options: { [rule.name]: plan.ruleOptions }, stats });
   const student = rewritten.model;
   const fit = chosen.length
@@ -180,12 +174,12 @@ export async function compressModel(original: Model, calib: CalibrationSet, opti
       paramsBefore: plan.paramsBefore,
       paramsAfter,
       samples: { fit: fitSet.count, validation: validation.count, heldOut: heldOut.count },
-      layers: layerSummaries(plan, rewritten.records, profile.layers, fit?.layers ?? []),
+      layers: layerSummaries(plan, rewritten.records, summaries, fit?.layers ?? []),
       classifier,
       ...(distilled ? { distill: distilled } : {}),
       agreement,
       agreementReliable: heldOut.count >= MIN_RELIABLE_SAMPLES,
-      ...(options.similarity ? { similarity: chosenSimilarity(paired.layers, options.similarity, chosen, s) } : {}),
+      ...(options.similarity ? { similarity: chosenSimilarity(model, profile, rule, plan.ruleOptions, options.similarity, chosen) } : {}),
       intake,
       seconds,
     },
@@ -258,7 +252,8 @@ function layerSummaries(plan: Plan, records: readonly RewriteRecord[], profiled:
   });
 }
 
-function chosenSimilarity(layers: ProfileReport['layers'], wanted: true | string, rewritten: readonly string[], s: number): SimilarityMap | undefined {
-  const layer = mapLayer(layers, wanted === true ? undefined : wanted, (l) => rewritten.includes(l.layer));
-  return layer && similarityMap(layer, s);
+/** The similarity map of the layer asked for, with the grouping the rule's stats hook gives at the planned options. */
+function chosenSimilarity(model: Model, profile: ModelProfile, rule: AnyRule, ruleOptions: Record<string, unknown>, wanted: true | string, rewritten: readonly string[]): SimilarityMap | undefined {
+  const layer = mapLayer(profile.layers, wanted === true ? undefined : wanted, (l) => rewritten.includes(l.layer));
+  return layer && similarityMap(layerReport(model, layer, rule, ruleOptions, DEFAULT_THRESHOLD));
 }

@@ -1,4 +1,4 @@
-import type { ProfileReport } from '../profile/report.js';
+import { describeSetting, type ProfileReport } from '../profile/report.js';
 import { mapLayer, similarityMap } from '../profile/similarity-map.js';
 import { barChart } from './bar-chart.js';
 import { card, htmlDocument } from './document.js';
@@ -13,12 +13,12 @@ import { htmlTable } from './table.js';
  */
 export function profilePage(r: ProfileReport, layer?: string): string {
   const title = `ftm-compress profile${r.model ? `: ${r.model}` : ''}`;
-  const { s, threshold, centered } = r.settings;
+  const { threshold, centered } = r.settings;
   const shown = mapLayer(r.layers, layer, (l) => l.qualifies);
   const body = [
     `<h1>${escapeHtml(title)}</h1>`,
     `<p class="sub">${count(r.samples)} calibration samples on input <code>${escapeHtml(r.input)}</code> · ` +
-      `${centered ? 'affine copies a·F+b' : 'scaled copies a·F'} · pairing for S = ${s}</p>`,
+      `${centered ? 'affine copies a·F+b' : 'scaled copies a·F'} · grouping for ${escapeHtml(describeSetting(r.settings))}</p>`,
     `<div class="cards">` +
       card('layers', 'Conv layers', String(r.totals.layers), r.totals.layers) +
       card('qualifying', 'qualify for FTM', String(r.totals.qualifying), r.totals.qualifying) +
@@ -54,9 +54,9 @@ export function profilePage(r: ProfileReport, layer?: string): string {
     }),
     shown
       ? `<h2>Channel similarity: <code>${escapeHtml(shown.layer)}</code></h2>` +
-        `<p class="note">PSNR of each output channel (row) reproduced as a copy of another (column). Outlined: the FTM grouping's (ghost, prime) pairs for S = ${s}. ` +
+        `<p class="note">PSNR of each output channel (row) reproduced as a copy of another (column). Outlined: the grouping's (ghost, prime) pairs. ` +
         'Another layer: <code>--html-layer NAME</code>.</p>' +
-        heatmap(similarityMap(shown, s), 'similarity-map')
+        heatmap(similarityMap(shown), 'similarity-map')
       : '',
   ];
   return htmlDocument(title, body.join('\n'));

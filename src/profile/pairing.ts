@@ -1,3 +1,4 @@
+import { ftmError } from '../errors.js';
 import { maxWeightMatching, type WeightedEdge } from './matching.js';
 
 /** A prime channel and the ghosts the FTM rewrite will make from it as scaled copies. */
@@ -17,14 +18,20 @@ const WEIGHT_SCALE = 2 ** 20;
 export const EXACT_PAIRING_MAX_CHANNELS = 384;
 
 /**
- * Groups a layer's C channels into a prime and up to S − 1 ghosts each, maximizing the total similarity R² between each
- * ghost and its prime, i.e. minimizing the ghosts' total relative error Σ (1 − R²). Groups are ordered by prime.
- * S = 2 is solved exactly (maximum-weight matching) up to EXACT_PAIRING_MAX_CHANNELS channels, near-optimally above;
- * with C odd one channel stays a prime without ghost. Larger S is greedy, since the exact grouping is a
- * set-partitioning problem (NP-hard for S ≥ 3).
+ * Groups a layer's C channels into groups of the given sizes (Σ sizes = C), each a prime and its ghosts, maximizing the
+ * total similarity R² between each ghost and its prime, i.e. minimizing the ghosts' total relative error Σ (1 − R²).
+ * The sizes are the caller's (a rule's layout, e.g. FTM's for its S). Groups are ordered by prime.
+ * Pairs (sizes of 2, and one lone channel when C is odd) are solved exactly (maximum-weight matching) up to
+ * EXACT_PAIRING_MAX_CHANNELS channels, near-optimally above, each pair directed so the prime reproduces its ghost
+ * better. Larger groups are greedy, since the exact grouping is a set-partitioning problem (NP-hard for sizes ≥ 3).
  */
-export function groupChannels(similarity: Float64Array, psnr: Float64Array, c: number, s: number): ChannelGroup[] {
-  const groups = s === 2 ? directedPairs(c <= EXACT_PAIRING_MAX_CHANNELS ? exactPairs(similarity, c) : nearOptimalPairs(similarity, c), psnr, c) : greedyGroups(similarity, c, s);
+export function groupChannels(similarity: Float64Array, psnr: Float64Array, sizes: readonly number[]): ChannelGroup[] {
+  const c = sizes.reduce((a, b) => a + b, 0);
+  if (similarity.length !== c * c || psnr.length !== c * c || sizes.some((n) => !Number.isInteger(n) || n < 1)) {
+    throw ftmError('E_RULE', `expected group sizes ≥ 1 summing to the layer's channels (${Math.round(Math.sqrt(similarity.length))}), found [${sizes.join(',')}]`);
+  }
+  const pairs = sizes.every((n) => n <= 2) && sizes.filter((n) => n === 2).length === Math.floor(c / 2);
+  const groups = pairs ? directedPairs(c <= EXACT_PAIRING_MAX_CHANNELS ? exactPairs(similarity, c) : nearOptimalPairs(similarity, c), psnr, c) : greedyGroups(similarity, c, sizes);
   return groups.sort((a, b) => a.prime - b.prime);
 }
 
@@ -131,24 +138,13 @@ function directedPairs(mate: Int32Array, psnr: Float64Array, c: number): Channel
 }
 
 /**
- * Repeatedly takes, among the channels left, the prime whose S − 1 most similar remaining channels are together the
- * most similar to it, and makes them its ghosts. O(C³/S) with a small constant.
+ * For each size in turn, takes among the channels left the prime whose size − 1 most similar remaining channels are
+ * together the most similar to it, and makes them its ghosts. O(C³/S) with a small constant.
  */
-/**
- * The group sizes an FTM of C channels at ratio S has: m = ceil(C/S) prime maps, and after the slice to C channels
- * group j keeps min(S, ceil((C − j)/m)) copies (rewrites/ftm-layout.ts). Filling S-sized groups until channels run out
- * would leave one short group where the module spreads the remainder (64 channels at S = 3: 21 threes and a one, where
- * the module has 20 threes and two twos), and the rule would decline the pairing.
- */
-function groupSizes(c: number, s: number): number[] {
-  const m = Math.ceil(c / s);
-  return Array.from({ length: m }, (_, j) => Math.min(s, Math.ceil((c - j) / m)));
-}
-
-function greedyGroups(similarity: Float64Array, c: number, s: number): ChannelGroup[] {
+function greedyGroups(similarity: Float64Array, c: number, sizes: readonly number[]): ChannelGroup[] {
   const left = new Set(Array.from({ length: c }, (_, i) => i));
   const groups: ChannelGroup[] = [];
-  for (const size of groupSizes(c, s)) {
+  for (const size of sizes) {
     let best: { prime: number; ghosts: number[]; total: number } | undefined;
     for (const p of left) {
       const ghosts = mostSimilar(similarity, c, p, left, size - 1);

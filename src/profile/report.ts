@@ -31,8 +31,8 @@ export interface LayerReport {
   outputShape: number[];
   /** Weight and bias elements. */
   params: number;
+  /** Whether the rule takes the layer (its match, by the driver's dry run); why not, or null when it does. */
   qualifies: boolean;
-  /** Why the layer does not qualify for FTM; null when it does. */
   reason: string | null;
   /** Mean over channels of the best-partner PSNR, each clipped at 100 dB. */
   score: number;
@@ -41,7 +41,8 @@ export interface LayerReport {
   /** For each channel, the channel that reproduces it best (-1 for a one-channel layer), and that PSNR. */
   bestPartner: number[];
   bestPsnr: Decibels[];
-  /** The (prime, ghosts) grouping for ratio S that the FTM rewrite uses, ordered by prime. */
+  /** The (prime, ghosts) grouping the rule's `meta.stats` hook gives at these options (FTM: for its S); empty for a
+   * rule without one. */
   groups: GroupReport[];
   /** Per channel: max |F| and mean over the calibration positions. */
   peak: number[];
@@ -57,11 +58,12 @@ export interface ProfileReport {
   input: string;
   samples: number;
   settings: {
-    s: number;
+    /** The rule the qualification and grouping are for, and its options (defaults filled in). */
+    rule: string;
+    ruleOptions: Record<string, unknown>;
     threshold: number;
     /** Whether maps were mean-centered (affine copies a·F + b) rather than plain scaled copies a·F. */
     centered: boolean;
-    includeFirst: boolean;
   };
   layers: LayerReport[];
   totals: { layers: number; qualifying: number; params: number; qualifyingParams: number };
@@ -70,4 +72,10 @@ export interface ProfileReport {
 /** dB for the report: +∞ as null, the rest rounded to 0.001 dB (finer than float32 statistics resolve). */
 export function decibels(x: number): Decibels {
   return x === Infinity ? null : Math.round(x * 1000) / 1000;
+}
+
+/** The rule setting a report is for, as people read it: `ftm (s=2, knf=1, ...)`. */
+export function describeSetting(settings: ProfileReport['settings']): string {
+  const options = Object.entries(settings.ruleOptions).map(([k, v]) => `${k}=${v}`);
+  return options.length ? `${settings.rule} (${options.join(', ')})` : settings.rule;
 }

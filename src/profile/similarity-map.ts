@@ -22,12 +22,12 @@ export interface SimilarityMap {
   psnr: (number | null)[][];
   /** The FTM grouping's (ghost, prime) pairs as [row, column] cells, each once: row = the ghost's, column = its prime's. */
   pairs: [number, number][];
-  /** The grouping's ratio: channels per (prime, ghosts) group. */
+  /** The grouping's ratio: channels per (prime, ghosts) group (by default its largest group's size: FTM's S). */
   s: number;
 }
 
 /** The similarity map of a profiled layer, reduced to at most `maxCells` cells per side. */
-export function similarityMap(layer: LayerReport, s: number, maxCells = MAX_MAP_CELLS): SimilarityMap {
+export function similarityMap(layer: LayerReport, s = largestGroup(layer), maxCells = MAX_MAP_CELLS): SimilarityMap {
   const c = layer.psnr.length;
   const block = Math.ceil(c / maxCells);
   const size = Math.ceil(c / block);
@@ -49,6 +49,11 @@ export function similarityMap(layer: LayerReport, s: number, maxCells = MAX_MAP_
     }
   }
   return { layer: layer.layer, channels: c, block, psnr, pairs: [...pairs.values()], s };
+}
+
+/** Channels in the layer's largest (prime, ghosts) group; 1 without a grouping. */
+function largestGroup(layer: LayerReport): number {
+  return layer.groups.reduce((n, g) => Math.max(n, 1 + g.ghosts.length), 1);
 }
 
 /**

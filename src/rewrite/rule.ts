@@ -56,6 +56,29 @@ export interface LayerStats {
   scales?: number[];
 }
 
+/**
+ * A layer's output channels as one profiling pass measured them on the calibration data (src/profile), for any rule:
+ * what a rule's `meta.stats` hook turns into the LayerStats its rewrite reads, for a given setting, without data.
+ */
+export interface LayerProfile {
+  /** The node's key (its name, or its output's name when unnamed). */
+  layer: string;
+  channels: number;
+  /** Positions (samples × spatial positions) the statistics sum over. */
+  count: number;
+  /** Whether `gram` is of the mean-centered maps (affine copies a·F + b) or of the maps as they are (scaled copies a·F). */
+  centered: boolean;
+  /** Σ over positions of F Fᵀ (centered: (F − μ)(F − μ)ᵀ), C×C row-major. */
+  gram: Float64Array;
+  /** Per channel: mean and max |F|. */
+  mean: Float64Array;
+  peak: Float64Array;
+  /** R²_ij: the share of map i's energy the best copy of map j explains, C×C (docs/redundancy.md). */
+  similarity: Float64Array;
+  /** PSNR_ij in dB of map i made from map j, C×C (+∞ for exact copies). */
+  psnr: Float64Array;
+}
+
 export interface RuleContext<O> {
   model: Model;
   graph: Graph;
@@ -94,6 +117,9 @@ export interface Rule<M extends MatchBase = MatchBase, O extends object = Record
     knob?: { option: string; values: number[] };
     /** Rules to run once this rule's rewrites are final (after fitting), e.g. folding the reorders FTM leaves. */
     finalize?: AnyRule[];
+    /** What the rewrite reads from calibration data (FTM: the channel grouping for its S), from the layer's profile
+     * and the resolved options: a pure function, so a planner can ask for each knob setting without profiling again. */
+    stats?(profile: LayerProfile, options: O): LayerStats;
     options: { [K in keyof O]: OptionSpec };
   };
   match(node: Node, ctx: RuleContext<O>): M | NoMatch;
