@@ -2,7 +2,7 @@ import { cpus } from 'node:os';
 import { formatTable } from '../src/report/table.js';
 import { inferShapes } from '../src/analysis/shapes.js';
 import { DataType, applyRules, encodeModel, loadModel, timeInterleaved, type Model } from '../src/index.js';
-import { nodeKey } from '../src/rewrite/driver.js';
+import { nodeKey } from '../src/ir/node.js';
 import { ftm } from '../rewrites/index.js';
 
 /**

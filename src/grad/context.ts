@@ -1,4 +1,4 @@
-import type { Node } from '../ir/node.js';
+import { nodeKey, type Node } from '../ir/node.js';
 import type { Value } from '../ir/value.js';
 import { Emitter } from './emitter.js';
 import type { ForwardInfo } from './forward-info.js';
@@ -13,7 +13,7 @@ export class RuleContext extends Emitter implements GradContext {
     private readonly info: ForwardInfo,
     private readonly wanted: ReadonlySet<Value>,
   ) {
-    super(parent.graph, parent.opset, `${node.name ?? node.outputs[0]?.name ?? node.opType}/grad`, parent.cache);
+    super(parent.graph, parent.opset, `${nodeKey(node)}/grad`, parent.cache);
   }
 
   shape(v: Value | null | undefined): StaticShape {
@@ -36,7 +36,7 @@ export class RuleContext extends Emitter implements GradContext {
     const existing = node.outputs[index];
     if (existing) return existing;
     while (node.outputs.length < index) this.graph.attachOutput(node, null);
-    const v = this.graph.newValue(`${node.name ?? node.outputs[0]?.name ?? node.opType}/output${index}`);
+    const v = this.graph.newValue(`${nodeKey(node)}/output${index}`);
     if (node.outputs.length === index) this.graph.attachOutput(node, v);
     else {
       node.outputs[index] = v;

@@ -170,6 +170,12 @@ export class Node {
   }
 }
 
+/**
+ * How users, reports and the driver name a node (`--layers`, records, plans): its name, else its first output's name,
+ * else its op type.
+ */
+export const nodeKey = (n: Node): string => n.name || n.outputs[0]?.name || n.opType;
+
 export function makeAttribute(name: string, value: AttrInit): Attribute {
   const enc = (s: string) => new TextEncoder().encode(s);
   if (typeof value === 'string') return { name, type: AttrType.STRING, value: enc(value) };

@@ -1,7 +1,8 @@
 import { countParams } from '../analysis/params.js';
 import { ftmError } from '../errors.js';
 import type { Model } from '../ir/model.js';
-import { dryRun, nodeKey } from '../rewrite/driver.js';
+import { nodeKey } from '../ir/node.js';
+import { dryRun } from '../rewrite/driver.js';
 import type { AnyRule, LayerStats } from '../rewrite/rule.js';
 
 export interface PlanOptions {

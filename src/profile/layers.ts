@@ -1,7 +1,7 @@
 import { ftmError } from '../errors.js';
 import type { Graph } from '../ir/graph.js';
 import type { Model } from '../ir/model.js';
-import type { Node } from '../ir/node.js';
+import { nodeKey, type Node } from '../ir/node.js';
 import type { Tensor } from '../ir/tensor.js';
 import type { Value } from '../ir/value.js';
 
@@ -24,7 +24,7 @@ export function constantTensor(v: Value | null | undefined): Tensor | undefined 
 export function convLayers(graph: Graph): ConvLayer[] {
   return graph.nodes
     .filter((n) => n.isOnnxDomain && n.opType === 'Conv' && n.outputs[0])
-    .map((node) => ({ id: node.name || node.outputs[0]!.name, node, output: node.outputs[0]! }));
+    .map((node) => ({ id: nodeKey(node), node, output: node.outputs[0]! }));
 }
 
 /** The Conv layers named (all when `ids` is undefined), in graph order; unknown names and conv-less models are errors. */

@@ -6,7 +6,7 @@ import { validateGraph } from '../graph/validate.js';
 import { cloneModel } from '../ir/clone.js';
 import { isFloatType } from '../ir/dtype.js';
 import { onnxOpset, type Model } from '../ir/model.js';
-import type { Node } from '../ir/node.js';
+import { nodeKey, type Node } from '../ir/node.js';
 import type { Value } from '../ir/value.js';
 import { Builder } from './builder.js';
 import { resolveOptions } from './options.js';
@@ -50,8 +50,6 @@ export interface ApplyResult {
   paramsBefore: number;
   paramsAfter: number;
 }
-
-export const nodeKey = (n: Node): string => n.name || n.outputs[0]?.name || n.opType;
 
 /**
  * Applies rules to a copy of the model (the caller's model is never changed). For each rule, each node of the ops it
