@@ -7,7 +7,7 @@ export default defineConfig({
     alias: { 'ftm-compress': fileURLToPath(new URL('./src/index.ts', import.meta.url)) },
   },
   test: {
-    include: ['test/**/*.test.ts', 'rewrites/**/*.test.ts'],
+    include: ['test/**/*.test.ts', 'rewrites/**/*.test.ts', 'examples/**/*.test.ts'],
     testTimeout: 60_000,
     // Tests run onnxruntime sessions that use every core; running files one at a time keeps them from fighting.
     fileParallelism: false,

@@ -21,7 +21,10 @@ export const foldMulIntoConv = defineRule<FoldMulMatch, Record<string, never>>({
     const mul = y.uses[0].node;
     const s = mul.inputs[1 - y.uses[0].index];
     const channels = w.initializer.dims[0];
-    if (!s?.initializer || s.initializer.size !== channels || s.initializer.dims.at(-1) !== 1) {
+    // s broadcasts against the conv output [N, C, ...] from the right: per channel means C values on axis 1, 1 elsewhere
+    const rank = w.initializer.dims.length;
+    const perChannel = (dims: readonly number[]) => dims.length >= rank - 1 && dims.length <= rank && dims.every((d, k) => d === (rank - dims.length + k === 1 ? channels : 1));
+    if (!s?.initializer || !perChannel(s.initializer.dims)) {
       return noMatch(`the Mul's other input is not a per-channel constant of ${channels} values`);
     }
     const constants: Value[] = b ? [w, b, s] : [w, s];
