@@ -1,7 +1,8 @@
 import { cpus } from 'node:os';
 import { formatTable } from '../src/report/table.js';
 import { inferShapes } from '../src/analysis/shapes.js';
-import { DataType, applyRules, encodeModel, loadModel, timeInterleaved, type Model } from '../src/index.js';
+import { DataType, applyRules, encodeModel, loadModel, type Model } from '../src/index.js';
+import { timeInterleaved } from '../src/runtime/latency.js';
 import { nodeKey } from '../src/ir/node.js';
 import { ftm } from '../rewrites/index.js';
 

@@ -1,4 +1,5 @@
-import { timeInterleaved, type Model } from '../src/index.js';
+import type { Model } from '../src/index.js';
+import { timeInterleaved } from '../src/runtime/latency.js';
 
 /**
  * Median onnxruntime latency (ms) of two models on the same input at each batch size: the main job's measurement

@@ -1,4 +1,4 @@
-/** Distillation of a rewritten student towards its teacher: what src/index.ts exports from src/distill. */
+/** Distillation of a rewritten student towards its teacher, its parts in one import (the public API, src/index.ts, takes only `distill` and its options). */
 export { distill, DEFAULT_DISTILL_STEPS, DEFAULT_DISTILL_LR, checkDistillOptions, type DistillOptions, type DistillProgress, type DistillReport } from './distill.js';
 export { trainableNames, newParameterNames } from './trainable.js';
 export { Adam, type AdamOptions } from './adam.js';

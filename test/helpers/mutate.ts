@@ -1,4 +1,4 @@
-import { mulberry32 } from '../../src/index.js';
+import { mulberry32 } from '../../src/calib/random.js';
 import { copyToField, encodeMessage, fieldPaths, parseMessage, type WireField } from './protowire.js';
 
 export const MUTATIONS = ['flip', 'truncate', 'delete', 'duplicate', 'varint', 'splice'] as const;
