@@ -94,6 +94,8 @@ describe('RuleTester', () => {
     await expect(tester.declines(foldMulIntoConv, { ...other, reason: 'something else' })).rejects.toThrow(/wrong reason at "other"/);
     await expect(tester.declines(foldMulIntoConv, { ...other, reason: /^else/ })).rejects.toThrow(/wrong reason at "other"/);
     await expect(tester.declines(foldMulIntoConv, { ...other, status: 'refused', reason: /Mul/ })).rejects.toThrow(/wrong status at "other"/);
+    // a model may be given by path
+    await expect(tester.declines(foldMulIntoConv, { name: 'fixture', model: 'fixtures/resnet20/model.onnx', at: '/conv1/Conv', reason: 'output is not read by exactly one Mul' })).resolves.toBeDefined();
   });
 
   it('registers one test per case with the runner\'s describe/it, and says when they are not set', async () => {

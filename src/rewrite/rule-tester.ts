@@ -8,12 +8,13 @@ import { ftmError } from '../errors.js';
 import { validateGraph } from '../graph/validate.js';
 import { DataType } from '../ir/dtype.js';
 import type { Model } from '../ir/model.js';
+import { loadModel } from '../onnx/load.js';
 import { Runner, type FloatTensor } from '../runtime/session.js';
 import { applyRules, type ApplyResult, type RewriteRecord } from './driver.js';
 import type { AnyRule, LayerStats, MatchBase, Rule } from './rule.js';
 
-/** A case's model: built once per check, so a case may hand a factory and never share a model between cases. */
-export type ModelSource = Model | (() => Model);
+/** A case's model: the model, a path to an .onnx file, or a function building it (called at each check). */
+export type ModelSource = Model | string | (() => Model);
 
 interface CaseBase<O> {
   /** What the case shows: the test's title. */
@@ -163,7 +164,7 @@ function hook<T>(name: 'describe' | 'it'): T {
   return fn as T;
 }
 
-const build = (source: ModelSource): Model => (typeof source === 'function' ? source() : source);
+const build = (source: ModelSource): Model => (typeof source === 'function' ? source() : typeof source === 'string' ? loadModel(source) : source);
 
 const fired = (records: RewriteRecord[]) => records.filter((r) => r.status === 'fired').map((r) => r.node);
 
