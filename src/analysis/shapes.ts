@@ -8,7 +8,7 @@ export type Shape = (number | null)[] | undefined;
 
 /**
  * What is known about values from outside the graph, by value name: the input size that was chosen, or what a run
- * of the model showed (src/analysis/observe-shapes.ts). `dims` has null where a dim follows the batch; `values` holds
+ * of the model showed (src/runtime/observe-shapes.ts). `dims` has null where a dim follows the batch; `values` holds
  * the contents of small integer tensors (shape arithmetic) that are the same whatever the batch, and so are constants
  * at the input size the dims were observed at.
  */

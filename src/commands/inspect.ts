@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
-import { formatInspect } from '../analysis/format-inspect.js';
-import { inspectModel } from '../analysis/inspect.js';
+import { formatInspect } from '../inspect/format.js';
+import { inspectModel } from '../inspect/inspect.js';
 import { intakeModel } from '../intake/intake.js';
 import type { Model } from '../ir/model.js';
 import { loadModel } from '../onnx/load.js';

@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { observeShapes } from '../analysis/observe-shapes.js';
+import { observeShapes } from '../runtime/observe-shapes.js';
 import type { CalibrationSet } from '../calib/types.js';
 import { ftmError } from '../errors.js';
 import { modelUpTo } from '../runtime/capture.js';

@@ -8,7 +8,7 @@ import type { FitPlan, FitSolveOptions, Params } from '../rewrite/fit-contract.j
 import { captureBatches, type Capture } from '../runtime/capture.js';
 import { collectLayerStats } from './patch-stats.js';
 import { SegmentedRun } from './segments.js';
-import { observeShapes } from '../analysis/observe-shapes.js';
+import { observeShapes } from '../runtime/observe-shapes.js';
 import { inferShapes } from '../analysis/shapes.js';
 import type { FloatTensor } from '../runtime/session.js';
 

@@ -7,7 +7,7 @@ import type { GradInfo, StaticShape } from './types.js';
 /**
  * Static facts about the forward graph that rules read: shapes and constant inputs. Shapes are inferred once, while
  * the trainables are still initializers (their dims then fix the channels of the layers they feed), completed by
- * `known` (what a run of the model observed, src/analysis/observe-shapes.ts), which also gives the contents of
+ * `known` (what a run of the model observed, src/runtime/observe-shapes.ts), which also gives the contents of
  * computed shape arithmetic (e.g. the bounds of a channel split) that are constants at the observed input size.
  */
 export class ForwardInfo implements GradInfo {

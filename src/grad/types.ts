@@ -87,7 +87,7 @@ export interface TrainingGraphOptions {
   /** Optional feature MSE terms: student value `value` against graph input `teacher:<value>`, times `weight`. */
   features?: { value: string; weight: number }[];
   /**
-   * Shapes static propagation cannot give (src/analysis/observe-shapes.ts), by value name of the student: without
+   * Shapes static propagation cannot give (src/runtime/observe-shapes.ts), by value name of the student: without
    * them a node after a Reshape to a computed shape has no known rank, and the trainables before it stay frozen. The
    * training graph then runs at the input size they were observed at.
    */

@@ -5,8 +5,8 @@ import { onnxOpset } from '../ir/model.js';
 import type { Value } from '../ir/value.js';
 import type { IntakeReport } from '../intake/intake.js';
 import { constantTensor } from '../profile/layers.js';
-import { countParams } from './params.js';
-import { inferShapes } from './shapes.js';
+import { countParams } from '../analysis/params.js';
+import { inferShapes } from '../analysis/shapes.js';
 
 export interface TensorSummary {
   name: string;

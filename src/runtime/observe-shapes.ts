@@ -1,9 +1,9 @@
 import { ftmError } from '../errors.js';
-import { modelUpTo } from '../runtime/capture.js';
+import { modelUpTo } from './capture.js';
 import type { Model } from '../ir/model.js';
 import type { Value } from '../ir/value.js';
-import { Runner, type FloatTensor, type RunnerOptions, type TensorValue } from '../runtime/session.js';
-import { inferShapes, type KnownShapes, type Shape } from './shapes.js';
+import { Runner, type FloatTensor, type RunnerOptions, type TensorValue } from './session.js';
+import { inferShapes, type KnownShapes, type Shape } from '../analysis/shapes.js';
 
 /** Integer tensors up to this many elements are read as shape arithmetic, whose contents rules may need. */
 const SMALL = 64;
