@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { foldGather, ftm, lowrank, prune } from '../rewrites/index.js';
 import { countParams } from '../src/analysis/params.js';
@@ -47,6 +48,16 @@ describe('rule options are checked once, before any match', () => {
     const r = applyRules(fixture, [lowrank], { options: { lowrank: { rank: 1000 } } });
     expect(r.records.filter((x) => x.status === 'fired')).toEqual([]);
     expect(r.records.find((x) => x.node === '/layer1/layer1.0/conv1/Conv')?.reason).toBe("rank 1000 exceeds the kernel's full rank min(C_out, C_in·k²) = 16");
+  });
+
+  it('docs/cli.md lists every option of the built-in rules with what it accepts and its default', () => {
+    const doc = readFileSync('docs/cli.md', 'utf8');
+    for (const rule of [ftm, lowrank, prune]) {
+      for (const [name, spec] of Object.entries(rule.meta.options as Record<string, Parameters<typeof describeOption>[0]>)) {
+        expect(doc, `${rule.name} ${name}`).toContain(`| \`${rule.name}\` | \`${name}\` | ${describeOption(spec)}`);
+        expect(doc, `${rule.name} ${name} default`).toMatch(new RegExp(`\\| \`${rule.name}\` \\| \`${name}\` \\| [^|]+ \\| ${JSON.stringify(spec.default).replace(/[.]/g, '\\.')}[ (]`));
+      }
+    }
   });
 
   it('the built-in rules declare what they take', () => {
