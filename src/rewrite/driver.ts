@@ -22,7 +22,8 @@ export interface ApplyOptions {
   /**
    * Also run the `meta.finalize` rules of the rules that fired (FTM: fold its channel reorders), and count `paramsAfter`
    * on the finalized model. For a result nothing is fitted on: fitting needs each rewrite's own outputs, so the records
-   * then carry no fit plans (a caller that fits calls finalizeRules after fitting).
+   * then carry no fit plans (a caller that fits calls finalizeRules after fitting), and their `params` are the weights
+   * as the rule set them, before the clean-ups folded anything into them.
    */
   finalize?: boolean;
 }
