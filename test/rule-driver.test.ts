@@ -44,6 +44,13 @@ describe('rule options are checked once, before any match', () => {
     expect(expectCode(() => applyRules(fixture, [rule], { options: { counting: { k: 5 } } }), 'E_USAGE').message).toBe('rule "counting" option "k": expected an integer in [1, 4], found 5');
   });
 
+  it('a default the rule\'s own spec refuses is E_RULE, the rule\'s bug, unless the caller sets the option', () => {
+    const { rule } = countingRule();
+    const broken = { ...rule, meta: { ...rule.meta, options: { k: { ...rule.meta.options.k, default: 0 } } } };
+    expect(expectCode(() => applyRules(fixture, [broken]), 'E_RULE').message).toBe('rule "counting" option "k": its default 0 is not an integer in [1, 4]');
+    expect(applyRules(fixture, [broken], { options: { counting: { k: 2 } } }).records.length).toBeGreaterThan(0);
+  });
+
   it('a valid value that no layer can take still declines per layer, with the reason', () => {
     const r = applyRules(fixture, [lowrank], { options: { lowrank: { rank: 1000 } } });
     expect(r.records.filter((x) => x.status === 'fired')).toEqual([]);

@@ -13,6 +13,9 @@ export function resolveOptions(rule: AnyRule, given: Record<string, unknown>): R
     if (!spec) throw ftmError('E_USAGE', `rule "${rule.name}" has no option "${key}" (options: ${Object.keys(specs).join(', ') || 'none'})`);
     if (!accepts(spec, value)) throw ftmError('E_USAGE', `rule "${rule.name}" option "${key}": expected ${describeOption(spec)}, found ${JSON.stringify(value)}`);
   }
+  // A default its own spec refuses is the rule's bug, not the caller's.
+  const bad = Object.entries(specs).find(([k, s]) => !(k in given) && !accepts(s, s.default));
+  if (bad) throw ftmError('E_RULE', `rule "${rule.name}" option "${bad[0]}": its default ${JSON.stringify(bad[1].default)} is not ${describeOption(bad[1])}`);
   return Object.fromEntries(Object.entries(specs).map(([k, s]) => [k, k in given ? given[k] : s.default]));
 }
 
