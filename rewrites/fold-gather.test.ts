@@ -20,7 +20,7 @@ function permuted({ axis = 1, op = 'Relu', consumer = 'Conv', output = false } =
     ? g.addNode({ op: 'Conv', inputs: [h, randomWeight(g, 'w2', [2, 5, 1, 1], 2), randomWeight(g, 'b2', [2], 3)], name: 'b' }).outputs[0]!
     : g.addNode({ op: consumer, inputs: [h], name: 'b' }).outputs[0]!;
   y.type = { kind: 'tensor', elemType: 1 };
-  g.outputs.push(output ? h : y);
+  g.outputs.push(...(output ? [h, y] : [y]));
   return model;
 }
 

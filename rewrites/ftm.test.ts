@@ -152,7 +152,13 @@ new RuleTester({ goldenDir: new URL('./__golden__/', import.meta.url) }).run(ftm
   ],
 });
 
-describe('ftm rule: bad settings', () => {
+describe('ftm rule: where it does not fire', () => {
+  it('leaves the parameters as they were when it declines everywhere', () => {
+    const r = applyRules(unfit(), [ftm]);
+    expect(r.records.filter((x) => x.status === 'fired')).toEqual([]);
+    expect(r.paramsAfter).toBe(r.paramsBefore);
+  });
+
   it('throws on unknown options and layers', () => {
     const { model } = convModel(4, 8, 3);
     expect(() => applyRules(model, [ftm], { options: { ftm: { ratio: 2 } } })).toThrow(/no option "ratio"/);

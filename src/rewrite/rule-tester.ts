@@ -122,7 +122,6 @@ export class RuleTester {
     const what = `rule "${rule.name}", case "${c.name}"`;
     const result = apply(rule, build(c.model), c);
     assert.deepEqual(fired(result.records), [], `${what}: the rule fired, expected it to decline`);
-    assert.equal(result.paramsAfter, result.paramsBefore, `${what}: nothing fired, yet the parameter count changed`);
     const candidates = result.records.filter((r) => (c.at ? r.node === c.at : r.status !== 'skipped'));
     assert.equal(candidates.length, 1, `${what}: expected one record${c.at ? ` at "${c.at}"` : ' (give `at` when the rule looks at several nodes)'}, found: ${describeRecords(result.records)}`);
     const [record] = candidates;
