@@ -1,7 +1,7 @@
 import { cpus } from 'node:os';
 import { formatTable } from '../src/report/table.js';
 import { inferShapes } from '../src/analysis/shapes.js';
-import { DataType, applyRules, encodeModel, loadModel, type Model } from '../src/index.js';
+import { cloneModel, DataType, applyRules, loadModel, type Model } from '../src/index.js';
 import { timeInterleaved } from '../src/runtime/latency.js';
 import { nodeKey } from '../src/ir/node.js';
 import { ftm } from '../rewrites/index.js';
@@ -33,7 +33,7 @@ process.stdout.write(`${formatTable(['layer', 'input', 'conv ms', 'ftm ms', 'ftm
 
 /** A copy of `model` holding only the Conv `key`: its input becomes the graph input, its output the graph output. */
 function layerAlone(model: Model, key: string, shape: number[]): Model {
-  const copy = loadModel(encodeModel(model));
+  const copy = cloneModel(model);
   const g = copy.graph;
   const conv = g.nodes.find((n) => nodeKey(n) === key)!;
   g.removeNodes(g.nodes.filter((n) => n !== conv));

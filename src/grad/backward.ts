@@ -1,6 +1,6 @@
 import type { Graph } from '../ir/graph.js';
 import type { Value } from '../ir/value.js';
-import { RuleContext } from './context.js';
+import { NodeGradContext } from './context.js';
 import { Emitter } from './emitter.js';
 import type { ForwardInfo } from './forward-info.js';
 import { analyzePaths } from './paths.js';
@@ -33,7 +33,7 @@ export function appendBackward(graph: Graph, loss: Value, trainables: readonly V
     if (!node.outputs.some((v) => v && active.has(v))) continue;
     const gradOutputs = node.outputs.map((v) => (v && active.has(v) ? take(v) : null));
     if (gradOutputs.every((g) => g === null)) continue;
-    const ctx = new RuleContext(root, node, info, active);
+    const ctx = new NodeGradContext(root, node, info, active);
     const gradInputs = ruleFor(node)!.backward(node, gradOutputs, ctx);
     node.inputs.forEach((v, i) => {
       const g = gradInputs[i];

@@ -6,7 +6,7 @@ import type { GradContext, StaticShape } from './types.js';
 import { unbroadcast } from './unbroadcast.js';
 
 /** What one rule call builds with: an emitter named after the forward node, plus the forward graph's facts. */
-export class RuleContext extends Emitter implements GradContext {
+export class NodeGradContext extends Emitter implements GradContext {
   constructor(
     parent: Emitter,
     node: Node,
