@@ -9,7 +9,7 @@ import { htmlTable } from './table.js';
 
 /**
  * The profile as one self-contained HTML page: redundancy per layer, and the similarity map of `layer` (default: the
- * most redundant layer that qualifies for FTM).
+ * most redundant layer the rule takes).
  */
 export function profilePage(r: ProfileReport, layer?: string): string {
   const title = `ftm-compress profile${r.model ? `: ${r.model}` : ''}`;
@@ -21,13 +21,13 @@ export function profilePage(r: ProfileReport, layer?: string): string {
       `${centered ? 'affine copies a·F+b' : 'scaled copies a·F'} · grouping for ${escapeHtml(describeSetting(r.settings))}</p>`,
     `<div class="cards">` +
       card('layers', 'Conv layers', String(r.totals.layers), r.totals.layers) +
-      card('qualifying', 'qualify for FTM', String(r.totals.qualifying), r.totals.qualifying) +
+      card('qualifying', `qualify for ${r.settings.rule}`, String(r.totals.qualifying), r.totals.qualifying) +
       card('params', 'Conv parameters', count(r.totals.params), r.totals.params) +
       card('qualifyingParams', 'in qualifying layers', count(r.totals.qualifyingParams), r.totals.qualifyingParams) +
       `</div>`,
     '<h2>Redundancy per layer</h2>',
     `<p class="note">Score: mean over output channels of the best partner's PSNR (capped at 100 dB). Share: channels whose best partner reaches ${threshold} dB. ` +
-      'Pale bars: layers that do not qualify for FTM.</p>',
+      `Pale bars: layers that do not qualify for ${escapeHtml(r.settings.rule)}.</p>`,
     `<div class="charts">${barChart({
       id: 'score-chart',
       title: 'redundancy score per Conv layer',
