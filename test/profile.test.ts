@@ -470,5 +470,7 @@ describe.skipIf(!existsSync(`${FIXTURE}model.onnx`))('ftm-compress profile', () 
   it('fails with typed errors', async () => {
     await expect(profileCli([...base, '--layers', 'nope'])).rejects.toMatchObject({ code: 'E_USAGE' });
     await expect(profileCli([...base, '--mean', '0.2,abc'])).rejects.toMatchObject({ code: 'E_PREPROCESS' });
+    // the rule's options are checked before the model is read
+    await expect(profileCli(['missing.onnx', '--calib', `${FIXTURE}calib`, '--s', '1'])).rejects.toMatchObject({ code: 'E_USAGE', message: expect.stringContaining('option "s"') });
   });
 });

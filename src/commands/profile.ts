@@ -9,6 +9,7 @@ import { selectLayers } from '../profile/layers.js';
 import { formatProfile } from '../profile/format.js';
 import { profileModel } from '../profile/profile.js';
 import { checkOutputs } from '../output/check.js';
+import { resolveOptions } from '../rewrite/options.js';
 import { writeOutputs } from '../output/transaction.js';
 import { calibrationFromArgs, withCalibOptions, type CalibArgs } from './calib-options.js';
 import { progressReporter } from './progress.js';
@@ -47,6 +48,8 @@ export const profileCommand: CommandModule<object, ProfileArgs> = {
       .option('html-layer', { type: 'string', describe: 'The layer whose similarity map the page shows (default: the most redundant qualifying layer)' })
       .option('quiet', { type: 'boolean', default: false, describe: 'No progress lines on stderr' }) as unknown as Argv<ProfileArgs>,
   handler: async (args) => {
+    // a bad --s is a usage error before the model or the calibration data is read
+    const ruleOptions = resolveOptions(ftm, { s: args.s, includeFirst: args.includeFirst });
     const { model, report: intake } = intakeModel(loadModel(args.model));
     const outputs = [
       ...(args.json ? [{ path: args.json, what: 'JSON report' }] : []),
@@ -62,7 +65,7 @@ export const profileCommand: CommandModule<object, ProfileArgs> = {
         layers: args.layers,
         threads: args.threads,
         batchSize: args.batchSize,
-        ruleOptions: { s: args.s, includeFirst: args.includeFirst },
+        ruleOptions,
         threshold: args.threshold,
         centered: args.centered,
         onProgress: (p) => progress?.update(p.samples, p.total),

@@ -55,8 +55,9 @@ export class ProfiledLayer implements LayerProfile {
 
   private derive() {
     if (!this.derived) {
-      const psnr = psnrMatrix(this.gram, this.peak, this.count);
-      this.derived = { similarity: similarityMatrix(this.gram, this.channels), psnr, best: bestPartners(psnr, this.channels) };
+      const similarity = similarityMatrix(this.gram, this.channels);
+      const psnr = psnrMatrix(this.gram, this.peak, this.count, similarity);
+      this.derived = { similarity, psnr, best: bestPartners(psnr, this.channels) };
     }
     return this.derived;
   }

@@ -33,10 +33,10 @@ export function similarityMatrix(gram: Float64Array, c: number): Float64Array {
 /**
  * PSNR_ij in dB (row i: the map reproduced; column j: the map it is made from), C×C. +∞ where map j reproduces map i
  * exactly (within EXACT_RESIDUAL), which includes the diagonal and maps that are zero (or, centered, constant).
+ * `r2`: the similarity matrix of `gram`, when the caller has it.
  */
-export function psnrMatrix(gram: Float64Array, peak: ArrayLike<number>, n: number): Float64Array {
+export function psnrMatrix(gram: Float64Array, peak: ArrayLike<number>, n: number, r2 = similarityMatrix(gram, peak.length)): Float64Array {
   const c = peak.length;
-  const r2 = similarityMatrix(gram, c);
   const psnr = new Float64Array(c * c);
   for (let i = 0; i < c; i++) {
     const energy = gram[i * c + i] / n; // E[F_i²]: the MSE of reproducing map i by zero
