@@ -37,6 +37,8 @@ export const ERROR_CODES = {
   // Rewrites and planning. E_RULE: a rule broke its contract (invalid graph, params or statistics its fit plan does not match)
   E_RULE: 70,
   E_TARGET_UNREACHABLE: 71,
+  // The compressed model's held-out outputs are NaN or infinite: refused, nothing written
+  E_FIT_UNSTABLE: 72,
   // Quality gates (--max-output-error, --min-agreement)
   E_GATE_FAILED: 80,
   // A gate asked for with fewer held-out samples than it takes to judge by (MIN_RELIABLE_SAMPLES)

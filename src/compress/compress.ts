@@ -3,7 +3,7 @@ import { countParams } from '../analysis/params.js';
 import type { CalibrationSet } from '../calib/types.js';
 import { checkDistillOptions, distill, type DistillOptions, type DistillReport } from '../distill/distill.js';
 import { trainableNames } from '../distill/trainable.js';
-import { isFtmError } from '../errors.js';
+import { ftmError, isFtmError } from '../errors.js';
 import { fitSequential } from '../fit/sequential.js';
 import { intakeModel, type IntakeReport } from '../intake/intake.js';
 import type { Model } from '../ir/model.js';
@@ -161,6 +161,7 @@ export async function compressModel(original: Model, calib: CalibrationSet, opti
   // The rule's clean-ups (FTM: folding channel reorders) run only now: fitting needs each rewrite's own outputs.
   const final = finalizeRules(student, [rule]).model;
   const agreement = await timed('evaluate', () => measureAgreement(model, final, heldOut, { threads, batchSize }));
+  refuseNonFinite(agreement, fitSet.count, heldOut.count, model.path);
   // Counted on the emitted model: the rule's finalize and intake's conversions change what the file holds.
   const paramsAfter = countParams(final.graph);
   seconds.total = (performance.now() - start) / 1000;
@@ -256,4 +257,19 @@ function layerSummaries(plan: Plan, records: readonly RewriteRecord[], profiled:
 function chosenSimilarity(model: Model, profile: ModelProfile, rule: AnyRule, ruleOptions: Record<string, unknown>, wanted: true | string, rewritten: readonly string[]): SimilarityMap | undefined {
   const layer = mapLayer(profile.layers, wanted === true ? undefined : wanted, (l) => rewritten.includes(l.layer));
   return layer && similarityMap(layerReport(model, layer, rule, ruleOptions, DEFAULT_THRESHOLD));
+}
+
+/**
+ * A model whose outputs are NaN or infinite is of no use to anyone, whatever the gates say: refuse it (nothing is
+ * written) rather than hand it back with a 0% in the report. A finite but poor model is the gates' business.
+ */
+function refuseNonFinite(agreement: readonly OutputAgreement[], fitted: number, heldOut: number, where: string | undefined): void {
+  const broken = agreement.filter((a) => !Number.isFinite(a.relativeError));
+  if (!broken.length) return;
+  const outputs = broken.map((a) => `"${a.output}"`).join(', ');
+  throw ftmError(
+    'E_FIT_UNSTABLE',
+    `expected the compressed model's outputs to be finite, found non-finite values in ${outputs} on the ${heldOut} held-out samples: the layers fitted on ${fitted} samples do not carry over to new inputs; give more calibration images, or a milder --target-ratio`,
+    where,
+  );
 }
