@@ -1,4 +1,4 @@
-import { dampedFactor, DEFAULT_DAMPING, DenseProduct, ftmError, KroneckerProducts, relativeError, solveDamped, targetSpread, type FitSolveOptions, type PatchStats } from '../src/index.js';
+import { dampedFactor, DEFAULT_DAMPING, DenseProduct, ftmError, ridgeFor, KroneckerProducts, relativeError, solveDamped, targetSpread, type FitSolveOptions, type PatchStats } from '../src/index.js';
 import { GATE_AT_ZERO, type FtmWeights } from './ftm-init.js';
 import type { FtmLayout } from './ftm-layout.js';
 import { conjugateGradients } from './ftm-pcg.js';
@@ -35,7 +35,8 @@ export interface FtmFit {
  * groups' Kronecker kernels on onnxruntime (KroneckerProducts), not as a factorization per group: the cost per round is
  * (conjugate-gradient steps + 1) GEMMs of K² × m, K = (C_in+1)·k², m groups.
  * Options: `iterations` rounds per group (default 8); a group stops early when a round lowers its error by less than
- * the fraction `tolerance` (default 1e-7); `damping` is the ridge of the P̃ and D solves (see solveDamped).
+ * the fraction `tolerance` (default 1e-7); `damping` is the least ridge of the P̃ and D solves (see
+ * solveDamped; ridgeFor raises it where positions are few per unknown).
  */
 export async function fitFtmLayer(stats: PatchStats, init: FtmWeights, layout: FtmLayout, k2: number, cin: number, options: FtmSolveOptions = {}): Promise<FtmFit> {
   const { iterations = 8, tolerance = 1e-7, damping = DEFAULT_DAMPING } = options;
@@ -54,8 +55,8 @@ export async function fitFtmLayer(stats: PatchStats, init: FtmWeights, layout: F
       const solving = active.filter((j) => state.alpha(j) > 0);
       if (solving.length) {
         const targets = new Map(solving.map((j) => [j, state.target(j)]));
-        await state.solvePointwise(products, solving, targets, damping, pointwise);
-        await state.solveDepthwise(products, solving, targets, damping);
+        await state.solvePointwise(products, solving, targets, ridgeFor(cin + 1, stats.count, damping), pointwise);
+        await state.solveDepthwise(products, solving, targets, ridgeFor(k2, stats.count, damping));
       }
       for (const j of active) state.fitAffine(j);
       active = active.filter((j, i) => before[i] - state.loss[j] > tolerance * before[i]);

@@ -27,7 +27,7 @@ export { formatInspect } from './inspect/format.js';
 export * from './rewrite/index.js';
 export { RuleTester, type FiresCase, type DeclinesCase, type RuleTestCases, type RuleTesterOptions, type ModelSource } from './rewrite/rule-tester.js';
 // What a rule's fit step (FitPlan.solve) is written with, and the fitting entry point.
-export { DEFAULT_DAMPING, dampedFactor, solveDamped } from './fit/cholesky.js';
+export { DEFAULT_DAMPING, dampedFactor, ridgeFor, SAMPLE_RIDGE, solveDamped } from './fit/cholesky.js';
 export { KroneckerProducts } from './fit/kron-products.js';
 export { DenseProduct } from './fit/dense-product.js';
 export { convError, convMoments, fitConv, refitConv, relativeError, targetSpread, type ConvMoments, type ConvWeights } from './fit/conv-fit.js';

@@ -1,5 +1,5 @@
 /** Data-driven fitting of rewritten layers (pipeline step "fit"): the generic engine and the helpers rules' solves use. */
-export { DEFAULT_DAMPING, dampedFactor, solveDamped } from './cholesky.js';
+export { DEFAULT_DAMPING, dampedFactor, ridgeFor, SAMPLE_RIDGE, solveDamped } from './cholesky.js';
 export { KroneckerProducts } from './kron-products.js';
 export { DenseProduct } from './dense-product.js';
 export { collectLayerStats, emptyPatchStats, patchStatsModel, PatchStatsCollector } from './patch-stats.js';
