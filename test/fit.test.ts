@@ -8,7 +8,7 @@ import { lowrank } from '../rewrites/lowrank.js';
 import { prune } from '../rewrites/prune.js';
 import { loadCalibration, readPreprocessFile } from '../src/calib/index.js';
 import type { CalibrationSet } from '../src/calib/types.js';
-import { collectLayerStats, fitSequential, solveDamped } from '../src/fit/index.js';
+import { collectLayerStats, DEFAULT_DAMPING, fitSequential, ridgeFor, SAMPLE_RIDGE, solveDamped } from '../src/fit/index.js';
 import { outputError } from '../src/runtime/compare.js';
 import { applyRules, loadModel, resolvePads, type ConvGeometry, type Model, type Params } from '../src/index.js';
 import { profileModel } from '../src/profile/profile.js';
@@ -109,6 +109,14 @@ describe('damped Cholesky solve', () => {
     const z = solveDamped(singular, v, 4);
     expect(relMaxError(z, v.map((e) => e / 6))).toBeLessThan(1e-4);
     expect(Array.from(solveDamped(new Float64Array(9), Float64Array.from([1, 2, 3]), 3))).toEqual([0, 0, 0]);
+  });
+
+  it('the ridge grows with unknowns per position, and is the caller\'s damping where positions are plentiful', () => {
+    expect(ridgeFor(65, 1e6)).toBe(DEFAULT_DAMPING);
+    expect(ridgeFor(65, 1e6, 1e-3)).toBe(1e-3);
+    expect(ridgeFor(1024, 384)).toBeCloseTo((SAMPLE_RIDGE * 1024) / 384, 12);
+    expect(ridgeFor(1024, 96)).toBeGreaterThan(ridgeFor(1024, 384));
+    expect(ridgeFor(10, 0)).toBe(DEFAULT_DAMPING);
   });
 });
 
