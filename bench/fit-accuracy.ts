@@ -63,7 +63,7 @@ export async function benchFitAccuracy(options: FitAccuracyOptions = {}): Promis
 
   const rows: string[][] = [['teacher', '-', '1.00', '-', pct(await top1(teacher, test, labels, threads)), '0', '-']];
   const sequential: [string, FitReport][] = [];
-  const profile = await profileModel(teacher, calib, { threads });
+  const profile = await profileModel(teacher, calib, ftm, { threads });
   const profiled: Record<string, LayerStats> = Object.fromEntries(
     profile.layers.filter((l) => l.qualifies).map((l) => [l.layer, { groups: l.groups.map((g) => [g.prime, ...g.ghosts.map((x) => x.channel)]) }]),
   );

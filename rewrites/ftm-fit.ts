@@ -1,4 +1,4 @@
-import { dampedFactor, DEFAULT_DAMPING, DenseProduct, ftmError, ridgeFor, KroneckerProducts, relativeError, solveDamped, targetSpread, type FitSolveOptions, type PatchStats } from '../src/index.js';
+import { dampedFactor, DenseProduct, ftmError, ridgeFor, KroneckerProducts, relativeError, solveDamped, targetSpread, type FitSolveOptions, type PatchStats } from '../src/index.js';
 import { GATE_AT_ZERO, type FtmWeights } from './ftm-init.js';
 import type { FtmLayout } from './ftm-layout.js';
 import { conjugateGradients } from './ftm-pcg.js';
@@ -35,14 +35,15 @@ export interface FtmFit {
  * groups' Kronecker kernels on onnxruntime (KroneckerProducts), not as a factorization per group: the cost per round is
  * (conjugate-gradient steps + 1) GEMMs of K² × m, K = (C_in+1)·k², m groups.
  * Options: `iterations` rounds per group (default 8); a group stops early when a round lowers its error by less than
- * the fraction `tolerance` (default 1e-7); `damping` is the least ridge of the P̃ and D solves (see
- * solveDamped; ridgeFor raises it where positions are few per unknown).
+ * the fraction `tolerance` (default 1e-7); `damping` is the ridge of the P̃ and D solves (see solveDamped;
+ * default: ridgeFor's, which grows where positions are few per unknown).
  */
 export async function fitFtmLayer(stats: PatchStats, init: FtmWeights, layout: FtmLayout, k2: number, cin: number, options: FtmSolveOptions = {}): Promise<FtmFit> {
-  const { iterations = 8, tolerance = 1e-7, damping = DEFAULT_DAMPING } = options;
+  const { iterations = 8, tolerance = 1e-7, damping } = options;
   const pointwise = options.pointwise ?? (k2 > 1 && cin + 1 <= DIRECT_MAX_CHANNELS ? 'direct' : 'cg');
   checkShapes(stats, init, layout, k2, cin);
-  const state = new LayerState(stats, init, layout, k2, cin, options.threads);
+  const pointwiseRidge = ridgeFor(cin + 1, stats.count, damping);
+  const state = new LayerState(stats, init, layout, k2, cin, pointwiseRidge, options.threads);
   const products = KroneckerProducts.create(state.gram(), cin + 1, k2, { threads: options.threads });
   try {
     const reference = targetSpread(stats);
@@ -55,7 +56,7 @@ export async function fitFtmLayer(stats: PatchStats, init: FtmWeights, layout: F
       const solving = active.filter((j) => state.alpha(j) > 0);
       if (solving.length) {
         const targets = new Map(solving.map((j) => [j, state.target(j)]));
-        await state.solvePointwise(products, solving, targets, ridgeFor(cin + 1, stats.count, damping), pointwise);
+        await state.solvePointwise(products, solving, targets, pointwiseRidge, pointwise);
         await state.solveDepthwise(products, solving, targets, ridgeFor(k2, stats.count, damping));
       }
       for (const j of active) state.fitAffine(j);
@@ -128,6 +129,8 @@ class LayerState {
     private readonly layout: FtmLayout,
     k2: number,
     cin: number,
+    /** The P̃ step's relative ridge: the preconditioner takes the same, so a 1×1 layer's stays its exact system. */
+    pointwiseRidge: number,
     threads: number | undefined,
   ) {
     const n = (this.n = cin + 1), t = (this.t = k2), m = (this.m = layout.m);
@@ -161,7 +164,7 @@ class LayerState {
     let trace = 0;
     for (let c = 0; c < n; c++) trace += mean[c * n + c];
     this.meanTrace = trace;
-    const factor = dampedFactor(mean, n, DEFAULT_DAMPING);
+    const factor = dampedFactor(mean, n, pointwiseRidge);
     if (factor && t > 1) {
       const inverse = (this.inverse = new DenseProduct(factor(identity(n)), n, n, threads));
       this.preconditioner = (b) => inverse.times(b);

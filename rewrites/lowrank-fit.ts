@@ -1,4 +1,4 @@
-import { convError, convMoments, DEFAULT_DAMPING, ftmError, ridgeFor, solveDamped, symmetricEigen, type FitResult, type FitSolveOptions, type Params, type PatchStats, type Tensor } from '../src/index.js';
+import { convError, convMoments, ftmError, ridgeFor, solveDamped, symmetricEigen, type FitResult, type FitSolveOptions, type Params, type PatchStats, type Tensor } from '../src/index.js';
 
 /**
  * Fits lowrank's pair of convs, k (V: C_in → r, k×k, no bias) then pw (U: r → C_out, 1×1, bias b), to a layer's
@@ -18,7 +18,7 @@ export function fitLowrank(stats: PatchStats, params: Params, options: FitSolveO
   const errorBefore = convError(m, product(pw.data as Float32Array, k.data as Float32Array, cout, r, n), bias.data as Float32Array);
 
   // Ŵᵀ (n × C_out) from the centered normal equations, and S = Ŵ·Σxx·Ŵᵀ (C_out × C_out).
-  const wt = solveDamped(m.xx, m.xy, n, ridgeFor(n, m.count, options.damping ?? DEFAULT_DAMPING));
+  const wt = solveDamped(m.xx, m.xy, n, ridgeFor(n, m.count, options.damping));
   const t = new Float64Array(n * cout);
   for (let i = 0; i < n; i++)
     for (let j = 0; j < n; j++) {

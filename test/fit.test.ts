@@ -113,7 +113,7 @@ describe('damped Cholesky solve', () => {
 
   it('the ridge grows with unknowns per position, and is the caller\'s damping where positions are plentiful', () => {
     expect(ridgeFor(65, 1e6)).toBe(DEFAULT_DAMPING);
-    expect(ridgeFor(65, 1e6, 1e-3)).toBe(1e-3);
+    expect(ridgeFor(1024, 96, 1e-6)).toBe(1e-6);
     expect(ridgeFor(1024, 384)).toBeCloseTo((SAMPLE_RIDGE * 1024) / 384, 12);
     expect(ridgeFor(1024, 96)).toBeGreaterThan(ridgeFor(1024, 384));
     expect(ridgeFor(10, 0)).toBe(DEFAULT_DAMPING);
@@ -235,7 +235,7 @@ describe('fitting the fixture ResNet-20', async () => {
 
   it('a real layer: the fitted error is far below the data-free one, and equals the error measured on onnxruntime', async () => {
     const layer = '/layer2/layer2.1/conv1/Conv';
-    const profile = await profileModel(teacher, calib, { layers: [layer] });
+    const profile = await profileModel(teacher, calib, ftm, { layers: [layer] });
     const stats = { [layer]: { groups: profile.layers[0].groups.map((g) => [g.prime, ...g.ghosts.map((x) => x.channel)]) } };
     const student = applyRules(teacher, [ftm], { layers: [layer], stats });
     const report = await fitSequential(teacher, student.model, student.records, calib);
@@ -268,7 +268,7 @@ describe('fitting the fixture ResNet-20', async () => {
   });
 
   it('the whole model: all 20 qualifying convs fitted in sequence on 64 images keep most of the accuracy', async () => {
-    const profile = await profileModel(teacher, calib);
+    const profile = await profileModel(teacher, calib, ftm);
     const stats = Object.fromEntries(profile.layers.filter((l) => l.qualifies).map((l) => [l.layer, { groups: l.groups.map((g) => [g.prime, ...g.ghosts.map((x) => x.channel)]) }]));
     const student = applyRules(teacher, [ftm], { stats });
     const report = await fitSequential(teacher, student.model, student.records, calib);

@@ -8,17 +8,19 @@
 export const DEFAULT_DAMPING = 1e-6;
 
 /**
- * The relative ridge per unknown-to-position ratio: a solve with n unknowns fitted on N positions gets at least
- * SAMPLE_RIDGE · n / N. With few positions per unknown (deep layers of a small calibration set, where N can fall below
+ * The relative ridge per unknown-to-position ratio: unless the caller gives a damping, a solve with n unknowns fitted
+ * on N positions gets max(DEFAULT_DAMPING, SAMPLE_RIDGE · n / N). With few positions per unknown (deep layers of a small calibration set, where N can fall below
  * n) the sample covariance has near-zero eigenvalues whose directions least squares fits to noise: exact on the fitting
  * samples, unbounded on any other input. The floor grows as n / N does, as the optimal ridge of a regression with
  * isotropic noise does, and vanishes next to DEFAULT_DAMPING when positions are plentiful (bench/damping.md).
  */
 export const SAMPLE_RIDGE = 4e-3;
 
-/** The relative ridge of a solve with `unknowns` unknowns fitted on `positions` positions (see SAMPLE_RIDGE). */
-export function ridgeFor(unknowns: number, positions: number, damping = DEFAULT_DAMPING): number {
-  return positions > 0 ? Math.max(damping, (SAMPLE_RIDGE * unknowns) / positions) : damping;
+/** The relative ridge of a solve with `unknowns` unknowns fitted on `positions` positions: the caller's `damping`
+ * when given, else the one SAMPLE_RIDGE sets. */
+export function ridgeFor(unknowns: number, positions: number, damping?: number): number {
+  if (damping !== undefined) return damping;
+  return positions > 0 ? Math.max(DEFAULT_DAMPING, (SAMPLE_RIDGE * unknowns) / positions) : DEFAULT_DAMPING;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { ftmError } from '../errors.js';
 import type { Tensor } from '../ir/tensor.js';
-import { DEFAULT_DAMPING, ridgeFor, solveDamped } from './cholesky.js';
+import { ridgeFor, solveDamped } from './cholesky.js';
 import type { PatchStats } from '../rewrite/fit-contract.js';
 
 /**
@@ -73,7 +73,7 @@ export interface ConvWeights {
  */
 export function fitConv(m: ConvMoments, options: { damping?: number } = {}): ConvWeights {
   const { inputs, cout } = m;
-  const wt = solveDamped(m.xx, m.xy, inputs, ridgeFor(inputs, m.count, options.damping ?? DEFAULT_DAMPING));
+  const wt = solveDamped(m.xx, m.xy, inputs, ridgeFor(inputs, m.count, options.damping));
   const weight = new Float64Array(cout * inputs);
   const bias = Float64Array.from(m.meanY);
   for (let i = 0; i < inputs; i++)

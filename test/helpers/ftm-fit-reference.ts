@@ -1,4 +1,4 @@
-import { DEFAULT_DAMPING, ftmError, relativeError, solveDamped, targetSpread, type FitSolveOptions, type PatchStats } from '../../src/index.js';
+import { ftmError, ridgeFor, relativeError, solveDamped, targetSpread, type FitSolveOptions, type PatchStats } from '../../src/index.js';
 import { GATE_AT_ZERO, type FtmWeights } from '../../rewrites/ftm-init.js';
 import type { FtmLayout } from '../../rewrites/ftm-layout.js';
 
@@ -31,7 +31,7 @@ export interface FtmFit {
  * the fraction `tolerance` (default 1e-7); `damping` is the ridge of the P̃ and D solves (see solveDamped).
  */
 export function fitFtmLayerReference(stats: PatchStats, init: FtmWeights, layout: FtmLayout, k2: number, cin: number, options: FitSolveOptions = {}): FtmFit {
-  const { iterations = 8, tolerance = 1e-7, damping = DEFAULT_DAMPING } = options;
+  const { iterations = 8, tolerance = 1e-7, damping } = options;
   checkShapes(stats, init, layout, k2, cin);
   const q = new Quadratic(stats);
   const reference = targetSpread(stats);
@@ -57,9 +57,9 @@ export function fitFtmLayerReference(stats: PatchStats, init: FtmWeights, layout
       let aw: Float64Array | undefined;
       if (alpha > 0) {
         const g = q.target(channels, a, s);
-        p.set(solveDamped(q.blockSystem(d, 'p', alpha).m, contract(g, d, 'p'), cin + 1, damping));
+        p.set(solveDamped(q.blockSystem(d, 'p', alpha).m, contract(g, d, 'p'), cin + 1, ridgeFor(cin + 1, stats.count, damping)));
         const forD = q.blockSystem(p, 'd', alpha);
-        d.set(solveDamped(forD.m, contract(g, p, 'd'), k2, damping));
+        d.set(solveDamped(forD.m, contract(g, p, 'd'), k2, ridgeFor(k2, stats.count, damping)));
         aw = forD.times(d);
         const norm = Math.hypot(...d);
         if (norm > 0) {
