@@ -25,11 +25,6 @@ export interface ManifestEntry {
   /** How the model ran with a smaller input than it was calibrated at, checking its spatial dims stayed symbolic. */
   probeShape: number[];
   expect: 'compresses' | Declines;
-  /**
-   * A known bug of the emitted model, asserted as it stands (like an expected failure) so that the day it is fixed the
-   * test fails and the entry is updated; never a way to let a new failure pass.
-   */
-  knownBug?: { nonFiniteAtProbe: string };
 }
 
 /** The model cannot be compressed: the main job must fail with this code and a message containing `because`. */
