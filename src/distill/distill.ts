@@ -20,7 +20,8 @@ import { trainableNames } from './trainable.js';
 
 /**
  * The step budget when neither `steps` nor `seconds` is given: on the fixture it keeps the whole main job near issue
- * 5's 60 s (bench/distill-results.md). A step budget, unlike a time budget, gives the same result on any machine.
+ * 5's one-minute target (measured: bench/distill-results.md, `--calib 256`). A step budget, unlike a time budget,
+ * gives the same result on any machine.
  */
 export const DEFAULT_DISTILL_STEPS = 600;
 

@@ -27,7 +27,7 @@ export interface RunnerOptions {
   /**
    * Whether onnxruntime's threads spin, waiting for work, after each operator and after the run (default true, its
    * own default). Sessions that take turns in a loop should not: a finished session's spinning threads take the cores
-   * from the next one: the fixture's distillation step went from 134 to 79 ms (bench/distill-results.md).
+   * from the next one, which made the fixture's distillation step much slower (measured: bench/distill-results.md).
    */
   spin?: boolean;
 }

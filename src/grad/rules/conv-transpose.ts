@@ -6,10 +6,9 @@ import { range } from './axes.js';
 /**
  * The adjoint of a window op (Conv, AveragePool) with respect to its input, for a weight [C_out, C_in/group, ...kernel].
  * - All strides 1: a Conv of the gradient with the weight flipped spatially and its channels swapped within each group,
- *   padded by dilation·(kernel − 1) − pad on each side. onnxruntime's Conv is much faster than its ConvTranspose there
- *   (FTM student, batch 64, 3×3, 1 thread, Conv vs ConvTranspose: depthwise 8 ch at 28×28 0.67 ms vs 1.6 with the
- *   weight fed each step; dense 32→32 at 14×14 1.2 ms vs 2.7 with a frozen weight, whose flipped copy onnxruntime
- *   folds to a constant and runs in its NCHWc kernels, 2.45 vs 2.8 with a fed one).
+ *   padded by dilation·(kernel − 1) − pad on each side. onnxruntime's Conv is faster than its ConvTranspose there,
+ *   most for depthwise layers and for frozen weights, whose flipped copy onnxruntime folds to a constant and runs in
+ *   its NCHWc kernels (measured: bench/grad-forms.md).
  * - Otherwise (or when a pad exceeds the dilated kernel, which would make a Conv pad negative): a ConvTranspose with the
  *   same geometry. output_padding adds back the trailing input rows that no window read (when the stride does not
  *   divide the padded extent), so the result has exactly the input's size.

@@ -25,9 +25,9 @@ export function weightGrad(g: Value, x: Value, s: ConvShape, ctx: GradContext): 
  * input's rows that row of taps reads, R [C, N·rows, W_pad], contracted over batch and rows with the output gradient
  * G [C, N·rows, W_out] into M = Gᵀ·R [C, W_out, W_pad]. The tap in column j is the sum over x of M[x, x·stride +
  * j·dilation], a diagonal of M. M holds W_out/k times the products needed, but it is one GEMM per kernel row where
- * the alternatives are memory-bound passes over the activations. Batch 64, 3×3, 1 thread, this vs a Slice, a Mul and a
- * ReduceSum per tap vs the patches form below: 8 ch at 28×28 1.5 / 1.9 / 4.0 ms, 16 at 14×14 0.84 / 1.43 / 2.5,
- * 32 at 7×7 0.63 / 1.06 / 1.7; stride 2, 16 ch 28→14: 1.6 / 3.0 (strided Slices are slow).
+ * the alternatives are memory-bound passes over the activations: it is faster than a Slice, a Mul and a ReduceSum per
+ * tap, and than the patches form below, most with a stride, whose strided Slices are slow (measured:
+ * bench/grad-forms.md).
  */
 function depthwiseWeightGrad(g: Value, x: Value, s: ConvShape, ctx: GradContext): Value {
   const { geo, pads, input, output, channelsOut: c } = s;
@@ -61,9 +61,9 @@ function depthwiseWeightGrad(g: Value, x: Value, s: ConvShape, ctx: GradContext)
  * Any grouping: the input's patches (im2col in the graph, [N, C, taps, positions]) times the output gradient, one
  * batched MatMul per sample and group, summed over the batch. The classic alternative, a Conv of X against dY with
  * batch and channels swapped, computes the same, but onnxruntime's im2col over a kernel the size of the feature map
- * made it ~5-8× slower (dense 32→32 at 14×14, batch 64: 23 ms vs 4.6); the patches cost memory instead (kernel-size
- * times the input). Folding the batch into the MatMul (channel-leading layouts, one GEMM per tap, no Concat) measured
- * within 15% of this and was not kept.
+ * made it several times slower; the patches cost memory instead (kernel-size times the input). Folding the batch into
+ * the MatMul (channel-leading layouts, one GEMM per tap, no Concat) was no clear gain and was not kept (measured:
+ * bench/grad-forms.md).
  */
 function patchesWeightGrad(g: Value, x: Value, s: ConvShape, ctx: GradContext): Value {
   const { geo, output, channelsIn, channelsOut } = s;

@@ -43,7 +43,8 @@ export const gather: GradRule = {
     indices.forEach((src, out) => readers[src].push(out));
     const passes = Math.max(...readers.map((r) => r.length));
     // When every pass finds a reader for every position (a permutation, as FTM's order), no pass reads the zero slot and
-    // the Pad, a full copy of the gradient, is left out (0.09 ms of 0.24 for 16 channels at 28×28, batch 64).
+    // the Pad, a full copy of the gradient and a large share of the rule's time, is left out (measured:
+    // bench/grad-forms.md).
     const padded = readers.every((r) => r.length === passes) ? grad : ctx.op('Pad', [grad, ctx.ints(zeroSlotPads(ctx.shape(node.inputs[0])!.length, axis))]);
     let sum: Value | undefined;
     for (let pass = 0; pass < passes; pass++) {
