@@ -52,7 +52,9 @@ export type { ProfileReport, LayerReport, GroupReport, GhostReport, Decibels } f
 export { formatProfile } from './profile/format.js';
 export { statsFromProfile } from './profile/to-stats.js';
 export type { Int } from './ir/node.js';
-export { planRewrites, type Plan, type PlanOptions, type PlannedLayer } from './plan/plan.js';
+export { planRewrites, planWithLatency, type LatencyPlanOptions, type MeasureRewrites, type Plan, type PlanOptions, type PlannedLayer } from './plan/plan.js';
+export { timeLayerRewrites, type LayerLatency, type LayerLatencyOptions, type LayerNotTimed } from './plan/layer-latency.js';
+export { LATENCY_NOISE, type LayerTiming, type Objective } from './plan/latency-verdict.js';
 export { compressModel, type CompressOptions, type CompressDistillOptions, type CompressReport, type LayerSummary, type Stage } from './compress/compress.js';
 export { distill, DEFAULT_DISTILL_STEPS, DEFAULT_DISTILL_LR, type DistillOptions, type DistillProgress, type DistillReport } from './distill/distill.js';
 export { buildTrainingGraph, GRAD_OPSETS } from './grad/training-graph.js';

@@ -14,7 +14,8 @@ import { writeOutputs } from '../output/transaction.js';
 import { compressPage } from '../html/compress-page.js';
 import { selectLayers } from '../profile/layers.js';
 import { resolveOptions } from '../rewrite/options.js';
-import { compareLatency, type LatencyComparison } from '../runtime/latency.js';
+import { LATENCY_NOISE, OBJECTIVES, type Objective } from '../plan/latency-verdict.js';
+import { compareLatency, MAX_LATENCY_BATCH, type LatencyComparison } from '../runtime/latency.js';
 import { calibrationFromArgs, withCalibOptions, type CalibArgs } from './calib-options.js';
 import { progressReporter, type Progress } from './progress.js';
 import { ruleOptionsFromArgs, tunableRules, withRuleOptions, type RuleArgs } from './rule-options.js';
@@ -46,6 +47,8 @@ interface CompressArgs extends CalibArgs, RuleArgs {
   htmlLayer?: string;
   latency: boolean;
   maxLatencyRatio?: number;
+  objective: string;
+  allowSlower: boolean;
   quiet: boolean;
   json: boolean;
 }
@@ -76,8 +79,10 @@ export const compressCommand: CommandModule<object, CompressArgs> = {
         .option('force', { type: 'boolean', default: false, describe: 'allow overwriting the input model' })
         .option('max-output-error', { type: 'number', describe: 'exit non-zero (80) when the held-out relative output error is above this' })
         .option('min-agreement', { type: 'number', describe: 'exit non-zero (80) when held-out top-1 agreement is below this (0..1)' })
-        .option('latency', { type: 'boolean', default: true, describe: 'time the original and the compressed model on onnxruntime, at batch 1 and at min(--batch-size, 32) (--no-latency: off)' })
-        .option('max-latency-ratio', { type: 'number', describe: 'exit non-zero (80) when the compressed model\'s median latency over the original\'s is above this, at batch 1 or at the larger batch' })
+        .option('latency', { type: 'boolean', default: true, describe: 'time each candidate layer against its rewrite before planning, and the original and the compressed model after, on onnxruntime at batch 1 and at min(--batch-size, 32) (--no-latency: off; the plan is then on parameters alone)' })
+        .option('max-latency-ratio', { type: 'number', describe: `exit non-zero (80) when the compressed model's median latency over the original's is above this, at batch 1 or at the larger batch (default ${1 + LATENCY_NOISE}: never slower, allowing for timing noise; --allow-slower: no limit)` })
+        .option('objective', { type: 'string', default: 'params', choices: OBJECTIVES, describe: 'params: land on --target-ratio without rewrites timed slower than their layer; latency: rewrite every layer whose rewrite is timed faster, and no other (--target-ratio is a ceiling); both: land on --target-ratio with faster rewrites only' })
+        .option('allow-slower', { type: 'boolean', default: false, describe: 'params at any cost: plan on parameters alone (rewrites slower than their layer too) and accept a compressed model slower than the original' })
         .option('distill', { type: 'boolean', default: true, describe: 'end-to-end distillation after the closed-form fit (--no-distill: off)' })
         .option('distill-steps', { type: 'number', describe: `distillation steps (default ${DEFAULT_DISTILL_STEPS})` })
         .option('distill-time', { type: 'number', describe: 'distillation time budget in seconds (stops at the first of steps and time; the result then depends on the machine)' })
@@ -116,6 +121,9 @@ export const compressCommand: CommandModule<object, CompressArgs> = {
       include: args.include,
       exclude: args.exclude,
       bestEffort: args.bestEffort,
+      objective: args.objective as Objective,
+      // Without the measurement, nothing is timed: the plan is on parameters alone.
+      allowSlower: args.allowSlower || !args.latency,
       holdout: args.holdout,
       seed: args.seed,
       threads: args.threads,
@@ -138,8 +146,7 @@ export const compressCommand: CommandModule<object, CompressArgs> = {
         if (fraction >= 1) bar.stop();
       },
     });
-    // The larger batch is capped: past a few dozen samples a CNN's time per sample stops changing, only the wait grows.
-    const latency = args.latency ? await compareLatency(model, compressed, calib, { threads: args.threads, batchSize: Math.min(args.batchSize, 32) }) : undefined;
+    const latency = args.latency ? await compareLatency(model, compressed, calib, { threads: args.threads, batchSize: Math.min(args.batchSize, MAX_LATENCY_BATCH) }) : undefined;
     const full = { model: args.model, output, ...report, ...(latency ? { latency } : {}) };
     writeOutputs([
       ...modelFiles(compressed, output),
@@ -177,8 +184,10 @@ function checkGateSamples(args: CompressArgs, calibCount: number): void {
   );
 }
 
-/** A latency gate needs the measurement, and a ratio of 0 or less could never pass. */
+/** A latency gate or objective needs the measurement, and a ratio of 0 or less could never pass. */
 function checkLatencyArgs(args: CompressArgs): void {
+  if (args.objective !== 'params' && !args.latency) throw ftmError('E_USAGE', `--objective ${args.objective} needs the latency measurement; --no-latency turns it off`);
+  if (args.objective !== 'params' && args.allowSlower) throw ftmError('E_USAGE', `--allow-slower plans on parameters alone; --objective ${args.objective} needs each layer timed`);
   if (args.maxLatencyRatio === undefined) return;
   if (!(args.maxLatencyRatio > 0)) throw ftmError('E_USAGE', `expected --max-latency-ratio to be a positive number, found ${args.maxLatencyRatio}`);
   if (!args.latency) throw ftmError('E_USAGE', '--max-latency-ratio needs the latency measurement; --no-latency turns it off');
@@ -194,10 +203,11 @@ function checkGates(report: CompressReport, latency: LatencyComparison | undefin
     if (first.top1Agreement === null) throw ftmError('E_USAGE', `--min-agreement needs a classifier output ([N, K]); "${first.output}" is not one`);
     if (first.top1Agreement < args.minAgreement) failures.push(`held-out top-1 agreement ${first.top1Agreement.toFixed(4)} < --min-agreement ${args.minAgreement}`);
   }
-  if (args.maxLatencyRatio !== undefined) {
-    for (const l of [latency?.batch1, latency?.batchN]) {
-      if (l && l.ratio > args.maxLatencyRatio) failures.push(`latency ratio at batch ${l.batch} ${l.ratio.toFixed(3)} (${l.compressedMs.toFixed(3)} / ${l.originalMs.toFixed(3)} ms) > --max-latency-ratio ${args.maxLatencyRatio}`);
-    }
+  // Never slower by default: a compressed model timed slower than the original, beyond timing noise, fails like a gate.
+  const ceiling = args.maxLatencyRatio ?? (args.allowSlower ? undefined : 1 + LATENCY_NOISE);
+  const asked = args.maxLatencyRatio === undefined ? `${ceiling}: slower than the original (never slower by default, allowing for timing noise; --allow-slower accepts it)` : `--max-latency-ratio ${ceiling}`;
+  for (const l of ceiling === undefined ? [] : [latency?.batch1, latency?.batchN]) {
+    if (l && l.ratio > ceiling!) failures.push(`latency ratio at batch ${l.batch} ${l.ratio.toFixed(3)} (${l.compressedMs.toFixed(3)} / ${l.originalMs.toFixed(3)} ms) > ${asked}`);
   }
   if (failures.length) throw ftmError('E_GATE_FAILED', `quality gate failed: ${failures.join('; ')} (the model and report were written for inspection)`);
 }

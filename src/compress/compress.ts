@@ -7,7 +7,9 @@ import { ftmError, isFtmError } from '../errors.js';
 import { fitSequential } from '../fit/sequential.js';
 import { intakeModel, type IntakeReport } from '../intake/intake.js';
 import type { Model } from '../ir/model.js';
-import { planRewrites, type Plan } from '../plan/plan.js';
+import { timeLayerRewrites } from '../plan/layer-latency.js';
+import { OBJECTIVES, type LayerTiming, type Objective } from '../plan/latency-verdict.js';
+import { planRewrites, planWithLatency, type Plan } from '../plan/plan.js';
 import { DEFAULT_THRESHOLD, layerReport } from '../profile/layer-report.js';
 import { profileLayers, type ModelProfile } from '../profile/profile-layers.js';
 import { decibels } from '../profile/report.js';
@@ -30,6 +32,15 @@ export interface CompressOptions {
   include?: string[];
   exclude?: string[];
   bestEffort?: boolean;
+  /**
+   * What the plan is for (default 'params': the target ratio, without rewrites timed slower than their layer; see
+   * `Objective`). Each candidate layer is timed alone against its rewrite on onnxruntime at batch 1 before the plan
+   * (src/plan/layer-latency.ts).
+   */
+  objective?: Objective;
+  /** Plan on parameters alone, as before latency was measured: rewrites slower than their layer are taken too, and
+   * nothing is timed. Only with the objective 'params'. */
+  allowSlower?: boolean;
   /** Share of the calibration samples held out for evaluation (default 1/8). */
   holdout?: number;
   seed?: number;
@@ -50,7 +61,7 @@ export interface CompressOptions {
   similarity?: true | string;
 }
 
-export type Stage = 'profile' | 'fit' | 'refit' | 'distill' | 'evaluate';
+export type Stage = 'profile' | 'layer-latency' | 'fit' | 'refit' | 'distill' | 'evaluate';
 
 /** What compressModel passes on to distill: its threads, seed and progress come from CompressOptions. */
 export type CompressDistillOptions = Omit<DistillOptions, 'threads' | 'seed' | 'onProgress' | 'output'>;
@@ -93,6 +104,9 @@ export interface CompressReport {
    * is fitted or chosen on them. */
   samples: { fit: number; validation: number; heldOut: number };
   layers: LayerSummary[];
+  /** What the plan was for, and each candidate layer timed alone against its rewrite (absent with allowSlower). */
+  objective: Objective;
+  layerLatency?: LayerTiming[];
   /** The classifier refit, or why it could not run. */
   classifier?: ClassifierRefit | { skipped: string };
   /** The end-to-end distillation and the choice it led to, or why it did not run. */
@@ -116,13 +130,19 @@ export interface CompressReport {
  */
 export async function compressModel(original: Model, calib: CalibrationSet, options: CompressOptions): Promise<{ model: Model; report: CompressReport }> {
   const start = performance.now();
+  if (options.allowSlower && options.objective && options.objective !== 'params') {
+    throw ftmError('E_USAGE', `allowSlower plans on parameters alone; the objective "${options.objective}" needs each layer timed`);
+  }
+  if (options.objective !== undefined && !OBJECTIVES.includes(options.objective)) {
+    throw ftmError('E_USAGE', `expected the objective to be one of ${OBJECTIVES.join(', ')}, found "${options.objective}"`);
+  }
   const { model, report: intake } = intakeModel(original);
   if (options.distill) checkDistillOptions(options.distill);
   resolveOptions(options.rule, options.ruleOptions ?? {}); // a bad rule option is refused before profiling
   const threads = options.threads ?? availableParallelism();
   const batchSize = options.batchSize ?? 64;
   const rule = options.rule;
-  const seconds = { profile: 0, fit: 0, refit: 0, distill: 0, evaluate: 0, total: 0 };
+  const seconds = { profile: 0, 'layer-latency': 0, fit: 0, refit: 0, distill: 0, evaluate: 0, total: 0 };
   const timed = async <T>(stage: Stage, f: () => Promise<T>): Promise<T> => {
     const t0 = performance.now();
     options.onProgress?.(stage, 0);
@@ -137,8 +157,16 @@ export async function compressModel(original: Model, calib: CalibrationSet, opti
   const profile = await timed('profile', () => profileLayers(model, fitSet, { threads, batchSize, onProgress: (p) => options.onProgress?.('profile', p.samples / p.total) }));
   const summaries = profile.layers.map((l) => ({ layer: l.layer, score: decibels(l.score)!, params: l.params }));
   const scores = Object.fromEntries(summaries.map((l) => [l.layer, l.score]));
-  // Parameter counts do not depend on the statistics (FTM: the grouping), so plan without them.
-  const plan = planRewrites(model, rule, { targetRatio: options.targetRatio, include: options.include, exclude: options.exclude, bestEffort: options.bestEffort, ruleOptions: options.ruleOptions, scores, paramsBefore: intake.params.before });
+  // Parameter counts and times do not depend on the statistics (FTM: the grouping), so plan without them.
+  const planOptions = { targetRatio: options.targetRatio, include: options.include, exclude: options.exclude, bestEffort: options.bestEffort, ruleOptions: options.ruleOptions, scores, paramsBefore: intake.params.before };
+  const objective = options.objective ?? 'params';
+  const plan = options.allowSlower
+    ? planRewrites(model, rule, planOptions)
+    : await timed('layer-latency', () =>
+        // Batch 1 only: a layer's run at a larger batch lasts milliseconds, and on a shared machine its median over an
+        // affordable number of runs swings many times over (bench/latency.md); the whole model is timed at both after.
+        planWithLatency(model, rule, { ...planOptions, objective }, (layers, ruleOptions) => timeLayerRewrites(model, rule, layers, ruleOptions, { threads })),
+      );
   const chosen = plan.layers.filter((l) => l.rewrite).map((l) => l.layer);
   const stats = ruleStats(rule, profile.layers, plan.ruleOptions, chosen);
   const rewritten = applyRules(model, [rule], { layers: chosen, options: { [rule.name]: plan.ruleOptions }, stats });
@@ -176,6 +204,8 @@ export async function compressModel(original: Model, calib: CalibrationSet, opti
       paramsAfter,
       samples: { fit: fitSet.count, validation: validation.count, heldOut: heldOut.count },
       layers: layerSummaries(plan, rewritten.records, summaries, fit?.layers ?? []),
+      objective,
+      ...(plan.latency ? { layerLatency: plan.latency } : {}),
       classifier,
       ...(distilled ? { distill: distilled } : {}),
       agreement,

@@ -3,6 +3,8 @@ import { formatIntake } from '../intake/format.js';
 import { MIN_RELIABLE_SAMPLES } from './agreement.js';
 import type { LatencyAtBatch, LatencyComparison } from '../runtime/latency.js';
 import type { CompressReport } from './compress.js';
+import type { LayerLatency } from '../plan/layer-latency.js';
+import { leftOutForLatency, worstRatio } from '../plan/latency-verdict.js';
 
 const num = (x: number | null | undefined, digits = 3) => (x === null || x === undefined ? '' : Number.isFinite(x) ? x.toFixed(digits) : '∞');
 
@@ -23,6 +25,7 @@ export function formatCompressReport(r: CompressReport & { latency?: LatencyComp
       `${formatCount(r.paramsBefore)} → ${formatCount(r.paramsAfter)}, ratio ${r.achievedRatio.toFixed(3)} (target ${r.targetRatio})`,
   );
   lines.push(formatIntake(r.intake));
+  if (r.layerLatency) lines.push(formatLayerLatency(r));
   if (r.classifier && 'skipped' in r.classifier) lines.push(`classifier refit skipped: ${r.classifier.skipped}`);
   else if (r.classifier) {
     lines.push(`classifier ${r.classifier.node} refit ${r.classifier.reason} (logit error ${num(r.classifier.errorBefore)} → ${num(r.classifier.errorAfter)})`);
@@ -50,8 +53,19 @@ export function formatCompressReport(r: CompressReport & { latency?: LatencyComp
   }
   if (r.latency) lines.push(formatLatency(r.latency));
   const s = r.seconds;
-  lines.push(`time ${s.total.toFixed(1)} s (profile ${s.profile.toFixed(1)}, fit ${s.fit.toFixed(1)}, refit ${s.refit.toFixed(1)}, distill ${s.distill.toFixed(1)}, evaluate ${s.evaluate.toFixed(1)}); fitted on ${r.samples.fit} samples`);
+  lines.push(`time ${s.total.toFixed(1)} s (profile ${s.profile.toFixed(1)}, layer latency ${s['layer-latency'].toFixed(1)}, fit ${s.fit.toFixed(1)}, refit ${s.refit.toFixed(1)}, distill ${s.distill.toFixed(1)}, evaluate ${s.evaluate.toFixed(1)}); fitted on ${r.samples.fit} samples`);
   return lines.join('\n');
+}
+
+/** The planner's timings: the range of the rewrites' ratios, and the layers left out for them. */
+function formatLayerLatency(r: CompressReport): string {
+  const timed = r.layerLatency!.filter((t): t is LayerLatency => 'timings' in t);
+  const worst = new Map(timed.map((t) => [t.layer, worstRatio(t)]));
+  const batches = [...new Set(timed.flatMap((t) => t.timings.map((b) => b.batch)))].join(' and ');
+  const range = worst.size ? `, rewrite / layer ${Math.min(...worst.values()).toFixed(2)}–${Math.max(...worst.values()).toFixed(2)}` : '';
+  const out = r.layers.filter((l) => leftOutForLatency(l.reason)).map((l) => `${l.layer}${worst.has(l.layer) ? ` ${worst.get(l.layer)!.toFixed(2)}×` : ''}`);
+  return `candidate layers timed alone against their rewrites${batches ? ` at batch ${batches}` : ''} (objective ${r.objective}): ${worst.size} of ${r.layerLatency!.length} timed${range}; ` +
+    (out.length ? `left out for latency: ${out.join(', ')}` : 'none left out for latency');
 }
 
 function formatLatency(l: LatencyComparison): string {

@@ -4,6 +4,7 @@ import type { Model } from '../ir/model.js';
 import { nodeKey } from '../ir/node.js';
 import { dryRun } from '../rewrite/driver.js';
 import type { AnyRule, LayerStats } from '../rewrite/rule.js';
+import { judgeLatency, leftOutForLatency, NOT_FASTER, SLOWER, type LayerTiming, type Objective } from './latency-verdict.js';
 
 export interface PlanOptions {
   /** Compressed parameters / original parameters to land on. */
@@ -27,6 +28,15 @@ export interface PlanOptions {
   paramsBefore?: number;
 }
 
+/** Planning with each candidate's rewrite timed against its layer (planWithLatency). */
+export interface LatencyPlanOptions extends PlanOptions {
+  /** What the plan is for (default 'params'): see `judgeLatency`. */
+  objective?: Objective;
+}
+
+/** Times the rewrites of `layers` at `ruleOptions` against the layers (`timeLayerRewrites`, or a stand-in in tests). */
+export type MeasureRewrites = (layers: string[], ruleOptions: Record<string, unknown>) => Promise<LayerTiming[]>;
+
 export interface PlannedLayer {
   layer: string;
   score: number | null;
@@ -36,6 +46,8 @@ export interface PlannedLayer {
   added: number;
   /** Why the layer is not rewritten: the rule's reason, an exclusion, or "kept to land on the target". */
   reason?: string;
+  /** The rewrite's median time over the layer's, the worst of the batch sizes timed (when it was timed). */
+  latencyRatio?: number;
 }
 
 export interface Plan {
@@ -48,6 +60,9 @@ export interface Plan {
   paramsBefore: number;
   paramsAfter: number;
   layers: PlannedLayer[];
+  /** With planWithLatency: the objective, and each candidate timed against its rewrite at `ruleOptions`. */
+  objective?: Objective;
+  latency?: LayerTiming[];
 }
 
 /**
@@ -56,33 +71,75 @@ export interface Plan {
  * original weights still fit under the target; a last pass takes the one give-back that brings the ratio closest.
  */
 export function planRewrites(model: Model, rule: AnyRule, options: PlanOptions): Plan {
+  const { settings, ...counts } = planSettings(model, rule, options);
+  let plan: Plan | undefined;
+  for (const ruleOptions of settings) {
+    plan = landOnTarget(candidatesAt(model, rule, ruleOptions, options), ruleOptions, options, counts);
+    if (plan.reachable) return plan;
+  }
+  return unreachable(plan!, rule, options);
+}
+
+/**
+ * planRewrites, with each candidate's rewrite timed against its layer (`measure`) at each setting of the knob tried,
+ * and chosen by the objective (`judgeLatency`). A setting whose candidates cannot reach the target even all rewritten
+ * is passed over untimed: leaving layers out can only raise the ratio. Only the last setting is timed when none can.
+ */
+export async function planWithLatency(model: Model, rule: AnyRule, options: LatencyPlanOptions, measure: MeasureRewrites): Promise<Plan> {
+  const objective = options.objective ?? 'params';
+  const { settings, ...counts } = planSettings(model, rule, options);
   const tolerance = options.tolerance ?? 0.01;
+  let plan: Plan | undefined;
+  for (const [i, ruleOptions] of settings.entries()) {
+    const layers = candidatesAt(model, rule, ruleOptions, options);
+    const fewest = counts.total - layers.filter((l) => l.rewrite).reduce((n, l) => n + l.removed - l.added, 0);
+    if (fewest / counts.reference > options.targetRatio + tolerance && i < settings.length - 1) continue;
+    const timed = await measure(layers.filter((l) => l.rewrite).map((l) => l.layer), ruleOptions);
+    judgeLatency(layers, timed, objective);
+    plan = { ...landOnTarget(layers, ruleOptions, options, counts, objective), objective, latency: timed };
+    if (plan.reachable) return plan;
+  }
+  return unreachable(plan!, rule, options);
+}
+
+interface Counts {
+  /** The parameters of `model`. */
+  total: number;
+  /** The count ratios are of. */
+  reference: number;
+}
+
+/** The settings of the rule's knob to try, mildest first (only the caller's when it sets the knob), and the counts. */
+function planSettings(model: Model, rule: AnyRule, options: PlanOptions): Counts & { settings: Record<string, unknown>[] } {
   if (!(options.targetRatio > 0 && options.targetRatio <= 1)) {
     throw ftmError('E_USAGE', `--target-ratio must be in (0, 1], found ${options.targetRatio}`);
   }
   const total = countParams(model.graph);
-  const reference = options.paramsBefore ?? total;
   const base = options.ruleOptions ?? {};
   const knob = rule.meta.knob;
   const settings = knob && !(knob.option in base) ? knob.values.map((v) => ({ ...base, [knob.option]: v })) : [base];
-  let plan: Plan | undefined;
-  for (const ruleOptions of settings) {
-    plan = planAt(model, rule, ruleOptions, options, { total, reference }, tolerance);
-    if (plan.reachable) return plan;
-  }
-  if (options.bestEffort) return plan!;
+  return { total, reference: options.paramsBefore ?? total, settings };
+}
+
+function unreachable(plan: Plan, rule: AnyRule, options: PlanOptions): Plan {
+  if (options.bestEffort) return plan;
+  const excluded = plan.layers.filter((l) => leftOutForLatency(l.reason)).length;
+  const escape = plan.objective === 'params' ? '--allow-slower rewrites them anyway' : '--objective params takes them';
+  const latency = excluded ? `; latency excluded ${excluded} more ${excluded === 1 ? 'layer' : 'layers'} (${plan.objective === 'params' ? SLOWER.replace('its', 'the') : NOT_FASTER.replace('its', 'the')}; ${escape})` : '';
   throw ftmError(
     'E_TARGET_UNREACHABLE',
     `cannot reach parameter ratio ${options.targetRatio}: the smallest reachable with rule "${rule.name}" on the qualifying layers is ` +
-      `${plan!.minRatio.toFixed(3)} (${plan!.layers.filter((l) => l.removed > 0).length} layers can be rewritten); use --best-effort to accept it`,
+      `${plan.minRatio.toFixed(3)} (${plan.layers.filter((l) => l.removed > 0 && !leftOutForLatency(l.reason)).length} layers can be rewritten)${latency}; use --best-effort to accept it`,
   );
 }
 
-/** `total`: the parameters of `model`; `reference`: the count ratios are of. */
-function planAt(model: Model, rule: AnyRule, ruleOptions: Record<string, unknown>, options: PlanOptions, { total, reference }: { total: number; reference: number }, tolerance: number): Plan {
+const KEPT = 'kept to land on the target ratio';
+
+/** Every layer the rule looks at, with what its rewrite at `ruleOptions` removes and adds; `rewrite` when it would fire and save. */
+function candidatesAt(model: Model, rule: AnyRule, ruleOptions: Record<string, unknown>, options: PlanOptions): PlannedLayer[] {
   const include = options.include && new Set(options.include);
   const exclude = new Set(options.exclude ?? []);
-  const layers: PlannedLayer[] = model.graph.nodes
+  return model.graph.nodes
     .filter((n) => n.isOnnxDomain && rule.meta.ops.includes(n.opType))
     .map((n) => {
       const layer = nodeKey(n);
@@ -92,24 +149,36 @@ function planAt(model: Model, rule: AnyRule, ruleOptions: Record<string, unknown
       const saves = d.removed > d.added;
       return { layer, score, rewrite: d.fires && saves, removed: d.removed, added: d.added, reason: d.fires ? (saves ? undefined : 'the rewrite would not reduce parameters') : d.reason };
     });
+}
+
+/**
+ * Gives back rewrites, least redundant first (no score: the smallest savings first, as the cheapest to keep; with
+ * the objective 'both', the least speed-up first), while the original weights still fit under the target; a last
+ * pass takes the one give-back that brings the ratio closest. The objective 'latency' gives nothing back: every
+ * rewrite that is faster stays, and the target is only a ceiling.
+ */
+function landOnTarget(layers: PlannedLayer[], ruleOptions: Record<string, unknown>, options: PlanOptions, { total, reference }: Counts, objective: Objective = 'params'): Plan {
+  const tolerance = options.tolerance ?? 0.01;
   const saving = (l: PlannedLayer) => l.removed - l.added;
   let params = total - layers.filter((l) => l.rewrite).reduce((n, l) => n + saving(l), 0);
   const minRatio = params / reference;
   const target = options.targetRatio * reference;
-  // Give back the least redundant layers first (no score: the smallest savings first, as the cheapest to keep).
-  const order = layers.filter((l) => l.rewrite).sort((a, b) => (a.score ?? 0) - (b.score ?? 0) || saving(a) - saving(b));
+  const first = objective === 'both'
+    ? (a: PlannedLayer, b: PlannedLayer) => (b.latencyRatio ?? 0) - (a.latencyRatio ?? 0) || saving(a) - saving(b)
+    : (a: PlannedLayer, b: PlannedLayer) => (a.score ?? 0) - (b.score ?? 0) || saving(a) - saving(b);
+  const order = objective === 'latency' ? [] : layers.filter((l) => l.rewrite).sort(first);
   for (const l of order) {
     if (params + saving(l) <= target) {
       params += saving(l);
       l.rewrite = false;
-      l.reason = 'kept to land on the target ratio';
+      l.reason = KEPT;
     }
   }
   const closer = order.filter((l) => l.rewrite).find((l) => Math.abs(params + saving(l) - target) < Math.abs(params - target));
   if (closer) {
     params += saving(closer);
     closer.rewrite = false;
-    closer.reason = 'kept to land on the target ratio';
+    closer.reason = KEPT;
   }
   const achievedRatio = params / reference;
   return {

@@ -4,6 +4,10 @@ import { ftmError } from '../errors.js';
 import type { Model } from '../ir/model.js';
 import { Runner, type FloatTensor } from './session.js';
 
+/** The larger batch latency is timed at, at most: past a few dozen samples a CNN's time per sample stops changing,
+ * only the wait grows. */
+export const MAX_LATENCY_BATCH = 32;
+
 /** Median wall time of one run of each model on the same input, at one batch size, warm. */
 export interface LatencyAtBatch {
   batch: number;
