@@ -191,8 +191,9 @@ describe('the main job never hands back a model worse than the closed-form fit, 
   };
 
   it('distillation that makes things worse is measured on the validation samples and thrown away', () => {
-    // Issue 12's case: 64 images (49 to fit), 20 steps. Training moves the student away from the teacher.
-    const r = run('worse', []);
+    // Issue 12's case (64 images, 49 to fit, 20 steps) at ten times the default rate: training moves the student away
+    // from the teacher without diverging. (At the default rate these 20 steps now gain a little.)
+    const r = run('worse', ['--distill-lr', '0.1']);
     expect(r.status).toBe(0);
     const d = r.report.distill;
     expect(d.diverged).toBe(false);

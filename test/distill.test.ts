@@ -415,10 +415,11 @@ describe('distill: end to end on onnxruntime', () => {
     expect(a.report.loss).toEqual({ kind: 'kl', temperature: 4, reads: 'logits' }); // [N, 3] logits: KL by default
     expect(a.report.keep).toBe('last');
     expect(a.report.keptStep).toBe(30);
-    // A rate so large that the loss runs away: training stops, and the starting weights are kept, with either choice.
+    // A rate so large that the loss runs away at a sixteenth of it too: training stops, and the starting weights are
+    // kept, with either choice.
     const start = Array.from(smallConvNet(2).graph.lookup('c2.weight')!.initializer!.toFloat32());
     for (const keep of ['best', undefined] as const) {
-      const wild = await run(1e3, keep);
+      const wild = await run(1e6, keep);
       expect(wild.report.diverged).toBe(true);
       expect(wild.report.keptStep).toBe(0);
       expect(wild.report.validationAfter).toEqual(wild.report.validationBefore);
@@ -454,6 +455,29 @@ describe('distill: end to end on onnxruntime', () => {
     expect(report.keptStep).toBe(0);
     expect(report.validationAfter).toEqual(report.validationBefore);
     expect(Array.from(student.graph.lookup('c2.weight')!.initializer!.toFloat32())).toEqual(start);
+  });
+
+  it('restarts a run whose loss runs away from the best parameters at a quarter of the rate, until it trains', async () => {
+    const student = smallConvNet(2);
+    const report = await distill(smallConvNet(1), student, [], train, heldOut, { steps: 100, lr: 1e3, batchSize: 32, train: 'all', threads: 1, seed: 4, evalEvery: 25 });
+    // 1e3 and 250 run away; 62.5 trains.
+    expect(report.restarts.map((r) => [r.peakLr, r.fromStep])).toEqual([[250, 0], [62.5, 0]]);
+    for (const r of report.restarts) expect(r.reason).toMatch(/^the loss stayed above 4× the starting loss [\d.]+ for 5 steps/);
+    expect(report.restarts[1].step).toBeGreaterThan(report.restarts[0].step);
+    expect(report.peakLr).toBe(62.5);
+    expect(report.diverged).toBe(false);
+    expect(report.steps).toBe(100);
+    expect(report.validationAfter.loss).toBeLessThan(report.validationBefore.loss / 10);
+  });
+
+  it('however short the budget, the rate climbs no faster than over 25 steps (Adam\'s first updates are full-sized)', async () => {
+    const rates: number[] = [];
+    await distill(smallConvNet(1), smallConvNet(2), [], train, heldOut, { steps: 10, lr: 1e-2, batchSize: 32, train: 'all', threads: 1, seed: 4, onProgress: (p) => rates.push(p.lr) });
+    const schedule = Array.from({ length: 10 }, (_, k) => cosineLr(stepProgress(k, 10), { base: 1e-2, warmup: warmupShare(10) }));
+    expect(rates).toHaveLength(11); // 10 steps and the final evaluation's
+    schedule.forEach((r, k) => expect(rates[k]).toBeCloseTo(Math.min(r, (1e-2 * (k + 1)) / 25), 12));
+    // The cap binds where the 10-step schedule's own 3-step warm-up would already be at its peak.
+    expect(rates[3]).toBeLessThan(schedule[3] / 4);
   });
 
   it('fine-tunes a data-free FTM rewrite: the new weights train, the rest of the model does not move', async () => {

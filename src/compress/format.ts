@@ -35,8 +35,9 @@ export function formatCompressReport(r: CompressReport & { latency?: LatencyComp
     const d = r.distill;
     const agreement = (x: number | null) => (x === null ? '' : `, agreement ${(100 * x).toFixed(1)}%`);
     const stopped = d.divergence ? `; diverged at step ${d.divergence.step} (${d.divergence.reason}), rolled back to step ${d.keptStep}` : d.keptStep === d.steps ? '' : ` (kept step ${d.keptStep})`;
+    const restarts = d.restarts.map((x) => `; at step ${x.step} ${x.reason}, restarted from step ${x.fromStep} at peak rate ${x.peakLr.toPrecision(3)}`).join('');
     lines.push(
-      `distillation: ${d.steps} steps on ${formatCount(d.trainableParams)} parameters (${d.trainable.length} tensors${d.frozen.length ? `, ${d.frozen.length} frozen` : ''})${stopped}; ` +
+      `distillation: ${d.steps} steps on ${formatCount(d.trainableParams)} parameters (${d.trainable.length} tensors${d.frozen.length ? `, ${d.frozen.length} frozen` : ''})${restarts}${stopped}; ` +
         `validation (${r.samples.validation} samples) loss ${num(d.validationBefore.loss, 4)}${agreement(d.validationBefore.top1Agreement)} → ${num(d.validationAfter.loss, 4)}${agreement(d.validationAfter.top1Agreement)}: ` +
         (d.kept === 'distilled' ? 'kept the distilled student' : 'kept the closed-form fit (distillation did not beat it on the validation samples)'),
     );

@@ -15,7 +15,7 @@ import { betterScore, HeldOutEvaluator, type HeldOutScore, type LossSpec } from 
 import { DivergenceWatch } from './divergence.js';
 import { lossValue } from './loss-value.js';
 import { tensorLrScales } from './lr-scale.js';
-import { cosineLr, stepProgress, warmupShare } from './schedule.js';
+import { cosineLr, MIN_WARMUP_STEPS, stepProgress, warmupShare } from './schedule.js';
 import { trainableNames } from './trainable.js';
 
 /**
@@ -37,6 +37,10 @@ const DIVERGENCE_PATIENCE = 0.05;
  * are about a mean squared logit difference (T²·KL is half the centred one, for small differences).
  */
 const DIVERGENCE_FLOOR = 1e-6;
+/** Divergences after which training restarts from the best parameters at a lower rate; the next one stops it. */
+const MAX_RESTARTS = 2;
+/** At each restart the peak rate is divided by this. */
+const RESTART_BACKOFF = 4;
 
 export interface DistillOptions {
   /** Optimizer steps to take. With `seconds` too, training stops at whichever comes first. */
@@ -47,7 +51,8 @@ export interface DistillOptions {
   /** Samples per step (default 64; the whole set when it is smaller). */
   batchSize?: number;
   /** Peak learning rate of Adam relative to each tensor's RMS (default DEFAULT_DISTILL_LR: a step moves each element by
-   * about 1% of its tensor's RMS), reached after a linear warm-up, then cosine decay to 0. */
+   * about 1% of its tensor's RMS), reached after a linear warm-up, then cosine decay to 0. Divided by RESTART_BACKOFF at each
+   * restart after a divergence. */
   lr?: number;
   /** Share of training spent warming up (default warmupShare of the step budget: 5%, at least 25 steps). */
   warmup?: number;
@@ -117,7 +122,12 @@ export interface DistillReport {
   /** Wall-clock measurements: the only part of the report that differs between two runs of the same inputs. */
   timing: DistillTiming;
   batchSize: number;
+  /** The peak rate asked for. */
   lr: number;
+  /** The peak rate trained at last: `lr`, divided by RESTART_BACKOFF at each restart. */
+  peakLr: number;
+  /** Divergences that did not stop training: each restarted from the best parameters evaluated, at a lower rate. */
+  restarts: { step: number; reason: string; peakLr: number; fromStep: number }[];
   /** The loss, the value it reads, and why that is not the graph output when it is not (a final softmax). */
   loss: LossSpec & { reads: string; note?: string };
   augment: boolean;
@@ -143,7 +153,7 @@ export interface DistillReport {
   /** Warm-up steps (the share of the budget times the budget; a time budget's are an estimate). */
   warmupSteps: number;
   /** Training stopped because the loss stopped being finite or stayed far above the starting loss (see
-   * `divergence`); the best parameters seen before were kept. */
+   * `divergence`) after MAX_RESTARTS restarts; the best parameters seen before were kept. */
   diverged: boolean;
   divergence?: { step: number; reason: string };
   /** Why no step was taken: the starting loss is already at the floor (the student matches the teacher). */
@@ -219,7 +229,9 @@ export async function distill(teacher: Model, student: Model, records: readonly 
     const tensors = new Map(training.trainable.map((name) => [name, student.graph.lookup(name)!.initializer!]));
     const params = new Map([...tensors].map(([name, t]) => [name, t.toFloat32().slice()]));
     const dims = new Map([...tensors].map(([name, t]) => [name, t.dims as readonly number[]]));
-    const adam = new Adam(params, { weightDecay: options.weightDecay, lrScales: tensorLrScales(params) });
+    const lrScales = tensorLrScales(params);
+    const newAdam = () => new Adam(params, { weightDecay: options.weightDecay, lrScales });
+    let adam = newAdam();
 
     const evaluator = await HeldOutEvaluator.create(teacherRunner, output, student, output, dims, validation, { ...session, batchSize, loss });
     cleanup.push(evaluator);
@@ -227,7 +239,8 @@ export async function distill(teacher: Model, student: Model, records: readonly 
     const evalEvery = options.evalEvery ?? Math.max(25, 10 * Math.ceil(validation.count / batchSize));
     const warmup = options.warmup ?? warmupShare(stepBudget);
     const floor = DIVERGENCE_FLOOR * meanSquare(probeOut[output].data as Float32Array);
-    const watch = new DivergenceWatch({ factor: DIVERGENCE_FACTOR, floor, patience: stepBudget === undefined ? 10 : Math.max(3, Math.round(DIVERGENCE_PATIENCE * stepBudget)) });
+    const newWatch = () => new DivergenceWatch({ factor: DIVERGENCE_FACTOR, floor, patience: stepBudget === undefined ? 10 : Math.max(3, Math.round(DIVERGENCE_PATIENCE * stepBudget)) });
+    let watch = newWatch();
 
     const before = await evaluator.score(params);
     const evaluations: ({ step: number } & HeldOutScore)[] = [{ step: 0, ...before }];
@@ -238,6 +251,8 @@ export async function distill(teacher: Model, student: Model, records: readonly 
     const time = { data: 0, augment: 0, teacher: 0, train: 0, optimizer: 0, evaluation: 0 };
     let initialLoss = NaN, windowLoss = 0, windowSteps = 0, step = 0;
     let divergence: { step: number; reason: string } | undefined;
+    let peakLr = baseLr, restartedAt: number | undefined;
+    const restarts: DistillReport['restarts'] = [];
     const gradNames = training.trainable.map((name) => `grad:${name}`);
     const start = performance.now();
     const elapsed = () => (performance.now() - start) / 1000;
@@ -255,7 +270,6 @@ export async function distill(teacher: Model, student: Model, records: readonly 
     let latest: HeldOutScore | undefined;
 
     while (!untrained && (stepBudget === undefined || step < stepBudget) && (timeBudget === undefined || elapsed() < timeBudget)) {
-      const lr = cosineLr(progressAt(step), { base: baseLr, warmup });
       let t0 = performance.now();
       const batch = await batches.next();
       const dimsX = [batch.count, ...calib.sampleShape];
@@ -275,11 +289,24 @@ export async function distill(teacher: Model, student: Model, records: readonly 
       time.train += t0 - t1;
       const value = Number(out.loss.data[0]);
       const diverging = watch.observe(value);
+      if (diverging && restarts.length < MAX_RESTARTS) {
+        peakLr /= RESTART_BACKOFF;
+        restarts.push({ step, reason: diverging, peakLr, fromStep: best.step });
+        for (const [name, p] of params) p.set(best.params.get(name)!);
+        adam = newAdam();
+        watch = newWatch();
+        restartedAt = step;
+        continue;
+      }
       if (diverging) {
         divergence = { step, reason: diverging };
         break;
       }
       const grads = new Map(training.trainable.map((name) => [name, out[`grad:${name}`].data as Float32Array]));
+      // Adam's first updates move every element by about the full rate, its moments resting on a few batches: the rate
+      // climbs no faster than over MIN_WARMUP_STEPS steps, however short the budget, and again after a restart (new moments).
+      const ramp = Math.min(1, (step - (restartedAt ?? 0) + 1) / MIN_WARMUP_STEPS);
+      const lr = Math.min(cosineLr(progressAt(step), { base: peakLr, warmup }), peakLr * ramp);
       adam.step(grads, lr);
       time.optimizer += performance.now() - t0;
       if (step === 0) initialLoss = value;
@@ -314,6 +341,8 @@ export async function distill(teacher: Model, student: Model, records: readonly 
       },
       batchSize: batches.batchSize,
       lr: baseLr,
+      peakLr,
+      restarts,
       loss: { ...loss, reads: output, ...(reads.note ? { note: reads.note } : {}) },
       ...(untrained ? { untrained } : {}),
       augment,

@@ -34,5 +34,8 @@ export function stepProgress(step: number, steps: number): number {
  */
 export function warmupShare(steps: number | undefined): number {
   if (steps === undefined) return 0.05;
-  return Math.min(0.3, Math.max(0.05, 25 / steps));
+  return Math.min(0.3, Math.max(0.05, MIN_WARMUP_STEPS / steps));
 }
+
+/** The fewest steps a warm-up takes when the budget allows (see warmupShare). */
+export const MIN_WARMUP_STEPS = 25;

@@ -151,6 +151,7 @@ function distillSection(r: CompressPageReport): string {
   return [
     '<h2>Distillation</h2>',
     `<p class="note">${d.steps} steps on ${count(d.trainableParams)} parameters, batch ${d.batchSize}, peak learning rate ${d.lr}` +
+      d.restarts.map((x) => `; at step ${x.step} ${escapeHtml(x.reason)}, restarted from step ${x.fromStep} at peak rate ${x.peakLr}`).join('') +
       `${d.divergence ? `; diverged at step ${d.divergence.step} (${escapeHtml(d.divergence.reason)}), rolled back to step ${d.keptStep}` : ''}. ` +
       `The validation samples are set aside from the fitting samples: neither the closed-form fit nor training sees them.</p>`,
     `<div class="charts">${loss}${agreement}</div>`,
