@@ -1,7 +1,11 @@
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ftm } from '../rewrites/index.js';
 import { compressModel, FtmError, LATENCY_NOISE, loadCalibration, loadModel, planRewrites, planWithLatency, readPreprocessFile, timeLayerRewrites, type LayerTiming, type MeasureRewrites } from '../src/index.js';
 import { modelWithInput, randomWeight } from './helpers/build.js';
+import { cli } from './helpers/cli.js';
 
 const FIXTURE = 'fixtures/resnet20/';
 const fixture = loadModel(`${FIXTURE}model.onnx`);
@@ -159,4 +163,35 @@ describe('the main job plans with latency by default', () => {
     await expect(compressModel(fixture, calib, { rule: ftm, targetRatio: 0.5, objective: 'speed' as never })).rejects.toThrow(/expected the objective to be one of params, latency, both, found "speed"/);
     await expect(compressModel(fixture, calib, { rule: ftm, targetRatio: 0.5, objective: 'both', allowSlower: true })).rejects.toThrow(/allowSlower plans on parameters alone; the objective "both" needs each layer timed/);
   });
+});
+
+describe('the CLI: --objective and --allow-slower', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ftm-objective-'));
+  const CALIB = ['--calib', `${FIXTURE}calib`, '--preprocess', `${FIXTURE}preprocess.json`, '--calib-limit', '32', '--no-distill'];
+
+  it.each([
+    ['--objective latency without the measurement', ['--objective', 'latency', '--no-latency'], /--objective latency needs the latency measurement; --no-latency turns it off/],
+    ['--allow-slower with --objective both', ['--objective', 'both', '--allow-slower'], /--allow-slower plans on parameters alone; --objective both needs each layer timed/],
+    ['an unknown objective', ['--objective', 'speed'], /Invalid values: Argument: objective, Given: "speed", Choices: "params", "latency", "both"/],
+  ])('refuses %s before any work (E_USAGE, 40)', (_, extra, message) => {
+    const r = cli([`${FIXTURE}model.onnx`, ...CALIB, '--target-ratio', '0.5', '-o', join(dir, 'never.onnx'), ...extra]);
+    expect(r.status).toBe(40);
+    expect(r.stderr).toMatch(message);
+    expect(existsSync(join(dir, 'never.onnx'))).toBe(false);
+  });
+
+  it('--objective latency --target-ratio 1: only rewrites timed faster beyond the noise band, said in the summary and the report', () => {
+    // The limit of 100 keeps the whole-model timing out of the verdict: this checks what was planned, not the machine.
+    const r = cli([`${FIXTURE}model.onnx`, ...CALIB, '--target-ratio', '1', '--objective', 'latency', '--max-latency-ratio', '100', '-o', join(dir, 'fast.onnx'), '--report', join(dir, 'fast.json')]);
+    expect(r.status).toBe(0);
+    const report = JSON.parse(readFileSync(join(dir, 'fast.json'), 'utf8'));
+    expect(report.objective).toBe('latency');
+    const ratio = new Map<string, number>(report.layerLatency.map((t: { layer: string; timings: { ratio: number }[] }) => [t.layer, Math.max(...t.timings.map((b) => b.ratio))]));
+    for (const l of report.layers) {
+      if (l.rewritten) expect(ratio.get(l.layer)).toBeLessThan(1 - LATENCY_NOISE);
+      else if (ratio.has(l.layer)) expect(l.reason).toBe('its rewrite is not faster than the layer on onnxruntime');
+    }
+    expect(r.stdout).toMatch(/^candidate layers timed alone against their rewrites at batch 1 \(objective latency\): 20 of 20 timed, rewrite \/ layer \d\.\d\d–\d\.\d\d; (none left out for latency|left out for latency: .+)$/m);
+    expect(r.stdout).toMatch(/^time [\d.]+ s \(profile [\d.]+, layer latency [\d.]+, fit/m);
+  }, 300_000);
 });
