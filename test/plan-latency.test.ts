@@ -42,6 +42,16 @@ describe('planning with each rewrite timed against its layer (injected timings)'
     expect(calls[0].layers).not.toContain('/conv1/Conv');
   });
 
+  it('params: slower rewrites the plan gives back anyway change nothing: the plan is planRewrites\' plan', async () => {
+    const plain = planRewrites(fixture, ftm, { targetRatio: 0.21 });
+    const givenBack = plain.layers.filter((l) => l.reason === 'kept to land on the target ratio').map((l) => l.layer);
+    expect(givenBack).toEqual(expect.arrayContaining(SHORTCUTS));
+    const { measure } = fakeTimer((l) => (givenBack.includes(l) ? 1.5 : 0.7));
+    const timed = await planWithLatency(fixture, ftm, { targetRatio: 0.21 }, measure);
+    expect(timed.layers.map(({ latencyRatio: _, ...l }) => l)).toEqual(plain.layers);
+    expect(timed.layers.find((l) => l.layer === SHORTCUTS[0])!.latencyRatio).toBe(1.5);
+  });
+
   it('params: a rewrite slower than its layer beyond the noise band is left out, with the reason; one inside the band is not', async () => {
     const [slower, inBand] = ['/layer2/layer2.2/conv1/Conv', '/layer2/layer2.1/conv2/Conv'];
     const { measure } = fakeTimer((l) => (l === slower ? 1.3 : l === inBand ? 1 + LATENCY_NOISE / 2 : 0.7));

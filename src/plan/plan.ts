@@ -95,11 +95,25 @@ export async function planWithLatency(model: Model, rule: AnyRule, options: Late
     const fewest = counts.total - layers.filter((l) => l.rewrite).reduce((n, l) => n + l.removed - l.added, 0);
     if (fewest / counts.reference > options.targetRatio + tolerance && i < settings.length - 1) continue;
     const timed = await measure(layers.filter((l) => l.rewrite).map((l) => l.layer), ruleOptions);
-    judgeLatency(layers, timed, objective);
-    plan = { ...landOnTarget(layers, ruleOptions, options, counts, objective), objective, latency: timed };
+    plan = { ...judgedPlan(layers, timed, ruleOptions, options, counts, objective), objective, latency: timed };
     if (plan.reachable) return plan;
   }
   return unreachable(plan!, rule, options);
+}
+
+/**
+ * With 'params', the plan planRewrites makes when it takes no rewrite the timings refuse (a slower layer it gives back
+ * anyway changes nothing); otherwise the plan made without the refused ones.
+ */
+function judgedPlan(layers: PlannedLayer[], timed: LayerTiming[], ruleOptions: Record<string, unknown>, options: PlanOptions, counts: Counts, objective: Objective): Plan {
+  if (objective === 'params') {
+    const asBefore = landOnTarget(layers.map((l) => ({ ...l })), ruleOptions, options, counts);
+    const judged = asBefore.layers.map((l) => ({ ...l }));
+    judgeLatency(judged, timed, objective);
+    if (judged.every((l, i) => l.rewrite === asBefore.layers[i].rewrite)) return { ...asBefore, layers: judged };
+  }
+  judgeLatency(layers, timed, objective);
+  return landOnTarget(layers, ruleOptions, options, counts, objective);
 }
 
 interface Counts {
