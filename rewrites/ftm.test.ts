@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { applyRules, loadModel, RuleTester, saveModel, type ApplyResult, type Model, type Params } from '../src/index.js';
+import { applyRules, DataType, loadModel, RuleTester, saveModel, Tensor, type ApplyResult, type Model, type Params } from '../src/index.js';
 import { modelWithInput, randomFloats, randomWeight } from '../test/helpers/build.js';
 import { runOnce } from '../test/helpers/ort.js';
 import { pythonOnnxMissing, runOracle } from '../test/helpers/python.js';
@@ -100,7 +100,8 @@ function rank1Ghosts(): Model {
   return model;
 }
 
-/** Convs the rule must leave, each reading a Relu of x (but "first", which reads x): two share one weight. */
+/** Convs the rule must leave, each reading a Relu of x (but "first", which reads x): two share one weight; "half" has a
+ * float16 weight (a graph no runtime loads as it is: the rule's check alone is tested). */
 function unfit(): Model {
   const { model, g, x } = modelWithInput(['N', 4, 5, 5]);
   const pre = g.addNode({ op: 'Relu', inputs: [x], name: 'pre' }).outputs[0]!;
@@ -110,6 +111,7 @@ function unfit(): Model {
     conv('depthwise', randomWeight(g, 'wd', [4, 1, 3, 3], 2), { group: 4 }),
     conv('computed', g.addNode({ op: 'Identity', inputs: [randomWeight(g, 'wc', [4, 4, 3, 3], 3)] }).outputs[0]!),
     conv('first', randomWeight(g, 'wf', [4, 4, 3, 3], 4), {}, x),
+    conv('half', g.addInitializer('wh', new Tensor({ dataType: DataType.FLOAT16, dims: [4, 4, 3, 3] }))),
   ];
   const shared = randomWeight(g, 'ws', [4, 4, 3, 3], 5);
   outs.push(conv('shared_a', shared), conv('shared_b', shared));
@@ -145,6 +147,7 @@ new RuleTester({ goldenDir: new URL('./__golden__/', import.meta.url) }).run(ftm
     { name: 'a grouped convolution', model: unfit, at: 'grouped', reason: 'grouped convolution (group=2)' },
     { name: 'a depthwise convolution', model: unfit, at: 'depthwise', reason: 'depthwise convolution' },
     { name: 'a computed weight', model: unfit, at: 'computed', reason: 'the weight is not a constant initializer' },
+    { name: 'a float16 convolution', model: unfit, at: 'half', reason: 'the weight is float16; only float32 convolutions are rewritten' },
     { name: 'the first convolution', model: unfit, at: 'first', reason: 'first convolution (reads a graph input); set includeFirst to rewrite it' },
     { name: 'a weight shared with another conv (refused by the driver)', model: unfit, at: 'shared_a', status: 'refused', reason: '"ws" is shared with Conv "shared_b", outside the match' },
     { name: 'the other conv sharing it', model: unfit, at: 'shared_b', status: 'refused', reason: '"ws" is shared with Conv "shared_a", outside the match' },

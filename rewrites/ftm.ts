@@ -1,4 +1,4 @@
-import { convGeometry, defineRule, noMatch, type Builder, type ConvGeometry, type FitPlan, type MatchBase, type Node, type Tensor, type Value } from '../src/index.js';
+import { convGeometry, DataType, defineRule, dtypeName, noMatch, type Builder, type ConvGeometry, type FitPlan, type MatchBase, type Node, type Tensor, type Value } from '../src/index.js';
 import { foldGather } from './fold-gather.js';
 import { fitFtmLayer } from './ftm-fit.js';
 import { initFtmDataFree } from './ftm-init.js';
@@ -47,9 +47,11 @@ export const ftm = defineRule<FtmMatch, FtmOptions>({
     const weight = w?.initializer;
     if (!x || !w || !weight) return noMatch('the weight is not a constant initializer');
     if (weight.dims.length !== 4) return noMatch(`expected a 2-D convolution (4-D weight), found a ${weight.dims.length}-D weight`);
+    if (weight.dataType !== DataType.FLOAT) return noMatch(`the weight is ${dtypeName(weight.dataType)}; only float32 convolutions are rewritten`);
     const group = conv.getInt('group', 1);
     if (group !== 1) return noMatch(group === weight.dims[0] && weight.dims[1] === 1 ? 'depthwise convolution' : `grouped convolution (group=${group})`);
     if (b && !b.initializer) return noMatch('the bias is not a constant initializer');
+    if (b?.initializer && b.initializer.dataType !== DataType.FLOAT) return noMatch(`the bias is ${dtypeName(b.initializer.dataType)}; only float32 convolutions are rewritten`);
     if (!options.includeFirst && x.isGraphInput) return noMatch('first convolution (reads a graph input); set includeFirst to rewrite it');
     const layout = ftmLayout(weight.dims[0], options.s, stats?.groups);
     if ('noMatch' in layout) return layout;
