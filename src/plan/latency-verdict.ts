@@ -13,8 +13,9 @@ export type LayerTiming = LayerLatency | LayerNotTimed;
 
 /**
  * How far a rewrite's median time must be from its layer's to count as slower (ratio above 1 + this) or faster
- * (below 1 − this) at a batch size: repeated timings of the same pair differ by up to about half of it on a loaded
- * machine (bench/latency.md), so a verdict inside the band would flip between runs and with it the emitted model.
+ * (below 1 − this): most repeated timings of the same pair on a loaded machine differ by less than half of it, so a
+ * verdict inside the band would flip between runs, and with it the emitted model. Rare outliers go further
+ * (bench/latency.md): the band makes a flip unlikely, not impossible.
  */
 export const LATENCY_NOISE = 0.1;
 
