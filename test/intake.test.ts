@@ -207,7 +207,8 @@ describe('PP-OCR (paddle2onnx exports: every weight a Constant)', () => {
   it('cls: the main job compresses it, reports what intake did, and its ratio is of the parameters the file holds', async () => {
     const original = loadModel(CLS);
     const calib = memoryCalibration('x', [3, 48, 96], randomFloats(40 * 3 * 48 * 96, 3));
-    const { model, report } = await compressModel(original, calib, { rule: ftm, targetRatio: 0.7, bestEffort: true, distill: false, batchSize: 20 });
+    // On parameters alone: this is about intake and the counts; with latency, no FTM of this MobileNet is faster alone.
+    const { model, report } = await compressModel(original, calib, { rule: ftm, targetRatio: 0.7, bestEffort: true, distill: false, batchSize: 20, allowSlower: true });
     expect(report.intake.changes.batchNormsFolded).toBe(original.graph.nodes.filter((n) => n.opType === 'BatchNormalization').length);
     expect(report.paramsBefore).toBe(countParams(original.graph));
     expect(report.paramsAfter).toBe(countParams(model.graph));

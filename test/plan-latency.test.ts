@@ -85,6 +85,15 @@ describe('planning with each rewrite timed against its layer (injected timings)'
     expect(calls.map((c) => c.s)).toEqual([3]);
   });
 
+  it('passes over, untimed, the settings that cannot reach the target without the layers the last timed one left out; the last is timed', async () => {
+    const { measure, calls } = fakeTimer(() => 2);
+    const plan = await planWithLatency(fixture, ftm, { targetRatio: 0.21, bestEffort: true }, measure);
+    expect(calls.map((c) => c.s)).toEqual([2, 8]);
+    expect(plan.ruleOptions.s).toBe(8);
+    expect(rewritten(plan)).toEqual([]);
+    expect(plan.achievedRatio).toBe(1);
+  });
+
   it('latency: every rewrite timed faster beyond the noise band is made and no other, whatever the target below it; the target is a ceiling', async () => {
     const ratios = new Map(fixture.graph.nodes.map((n, i) => [n.name!, i % 3 === 0 ? 0.5 : i % 3 === 1 ? 0.95 : 1.5]));
     const { measure } = fakeTimer((l) => ratios.get(l));

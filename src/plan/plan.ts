@@ -82,21 +82,25 @@ export function planRewrites(model: Model, rule: AnyRule, options: PlanOptions):
 
 /**
  * planRewrites, with each candidate's rewrite timed against its layer (`measure`) at each setting of the knob tried,
- * and chosen by the objective (`judgeLatency`). A setting whose candidates cannot reach the target even all rewritten
- * is passed over untimed: leaving layers out can only raise the ratio. Only the last setting is timed when none can.
+ * and chosen by the objective (`judgeLatency`). Timing costs about as much per layer as fitting it, so a setting is
+ * passed over untimed when its candidates cannot reach the target all rewritten (leaving layers out can only raise
+ * the ratio), or without the layers the last timed setting left out for latency (a stronger setting of the same
+ * module rarely turns a slower rewrite faster). The last setting is always timed: it is the closest plan.
  */
 export async function planWithLatency(model: Model, rule: AnyRule, options: LatencyPlanOptions, measure: MeasureRewrites): Promise<Plan> {
   const objective = options.objective ?? 'params';
   const { settings, ...counts } = planSettings(model, rule, options);
   const tolerance = options.tolerance ?? 0.01;
   let plan: Plan | undefined;
+  let leftOut = new Set<string>();
   for (const [i, ruleOptions] of settings.entries()) {
     const layers = candidatesAt(model, rule, ruleOptions, options);
-    const fewest = counts.total - layers.filter((l) => l.rewrite).reduce((n, l) => n + l.removed - l.added, 0);
+    const fewest = counts.total - layers.filter((l) => l.rewrite && !leftOut.has(l.layer)).reduce((n, l) => n + l.removed - l.added, 0);
     if (fewest / counts.reference > options.targetRatio + tolerance && i < settings.length - 1) continue;
     const timed = await measure(layers.filter((l) => l.rewrite).map((l) => l.layer), ruleOptions);
     plan = { ...judgedPlan(layers, timed, ruleOptions, options, counts, objective), objective, latency: timed };
     if (plan.reachable) return plan;
+    leftOut = new Set(plan.layers.filter((l) => leftOutForLatency(l.reason)).map((l) => l.layer));
   }
   return unreachable(plan!, rule, options);
 }
