@@ -3,6 +3,8 @@ import { countParams } from '../analysis/params.js';
 import type { CalibrationSet } from '../calib/types.js';
 import { checkDistillOptions, distill, type DistillOptions, type DistillReport } from '../distill/distill.js';
 import { trainableNames } from '../distill/trainable.js';
+import { defaultDistillBudget } from '../distill/budget.js';
+import { convMacsPerSample } from '../analysis/conv-macs.js';
 import { ftmError, isFtmError } from '../errors.js';
 import { fitSequential } from '../fit/sequential.js';
 import { intakeModel, type IntakeReport } from '../intake/intake.js';
@@ -181,11 +183,14 @@ export async function compressModel(original: Model, calib: CalibrationSet, opti
       )
     : undefined;
   const classifier = chosen.length ? await timed('refit', () => optionalStage('classifier refit', options, () => refitClassifier(model, student, { fit: fitSet, validation }, { threads, batchSize }))) : undefined;
-  const distilled = !chosen.length || options.distill === false
+  const budget = options.distill === false ? undefined : distillBudget(model, fitSet, options.distill || {}, batchSize);
+  const distilled = !chosen.length || !budget
     ? undefined
-    : fitSet.count >= MIN_DISTILL_SAMPLES
-      ? await timed('distill', () => optionalStage('distillation', options, () => distillStudent(model, student, rewritten.records, { train: fitSet, validation, heldOut }, options)))
-      : skip('distillation', `${fitSet.count} fitting samples, fewer than the ${MIN_DISTILL_SAMPLES} distillation needs`, options);
+    : fitSet.count < MIN_DISTILL_SAMPLES
+      ? skip('distillation', `${fitSet.count} fitting samples, fewer than the ${MIN_DISTILL_SAMPLES} distillation needs`, options)
+      : 'skipped' in budget
+        ? skip('distillation', budget.skipped, options)
+        : await timed('distill', () => optionalStage('distillation', options, () => distillStudent(model, student, rewritten.records, { train: fitSet, validation, heldOut }, options, budget.steps)));
   // The rule's clean-ups (FTM: folding channel reorders) run only now: fitting needs each rewrite's own outputs.
   const final = finalizeRules(student, [rule]).model;
   const agreement = await timed('evaluate', () => measureAgreement(model, final, heldOut, { threads, batchSize }));
@@ -222,13 +227,14 @@ export async function compressModel(original: Model, calib: CalibrationSet, opti
  * the distilled parameters only if they beat the closed-form fit on the validation samples; otherwise the closed-form
  * ones are written back.
  */
-async function distillStudent(teacher: Model, student: Model, records: readonly RewriteRecord[], data: { train: CalibrationSet; validation: CalibrationSet; heldOut: CalibrationSet }, options: CompressOptions): Promise<CompressDistillReport> {
+async function distillStudent(teacher: Model, student: Model, records: readonly RewriteRecord[], data: { train: CalibrationSet; validation: CalibrationSet; heldOut: CalibrationSet }, options: CompressOptions, steps: number | undefined): Promise<CompressDistillReport> {
   const settings = options.distill || {};
   const restore = snapshotInitializers(student, trainableNames(student, records, settings.train ?? 'rewritten'));
   const onHeldOut = () => measureAgreement(teacher, student, data.heldOut, { threads: options.threads, batchSize: options.batchSize });
   const closedForm = await onHeldOut();
   const report = await distill(teacher, student, records, data.train, data.validation, {
     ...settings,
+    ...(steps === undefined ? {} : { steps }),
     batchSize: settings.batchSize ?? options.batchSize,
     seed: options.seed ?? 0,
     threads: options.threads,
@@ -248,6 +254,16 @@ async function optionalStage<T>(name: string, options: CompressOptions, run: () 
     if (!DEGRADES.some((code) => isFtmError(e, code))) throw e;
     return skip(name, `${(e as Error).message} (${(e as { code: string }).code})`, options);
   }
+}
+
+/**
+ * The steps to distil for: as asked (steps or a time budget: undefined, distill decides), else the default budget for
+ * the model's cost at the size of the calibration samples (defaultDistillBudget), or why it is skipped.
+ */
+function distillBudget(model: Model, fitSet: CalibrationSet, settings: CompressDistillOptions, batchSize: number): { steps: number | undefined } | { skipped: string } {
+  if (settings.steps !== undefined || settings.seconds !== undefined) return { steps: undefined };
+  const batch = Math.min(settings.batchSize ?? batchSize, fitSet.count);
+  return defaultDistillBudget(convMacsPerSample(model.graph, fitSet.inputName, fitSet.sampleShape), batch);
 }
 
 function skip(name: string, reason: string, options: CompressOptions): { skipped: string } {

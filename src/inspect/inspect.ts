@@ -7,6 +7,7 @@ import type { IntakeReport } from '../intake/intake.js';
 import { constantTensor } from '../profile/layers.js';
 import { countParams } from '../analysis/params.js';
 import { inferShapes } from '../analysis/shapes.js';
+import { macsOfConv } from '../analysis/conv-macs.js';
 
 export interface TensorSummary {
   name: string;
@@ -65,12 +66,8 @@ export function inspectModel(model: Model): InspectReport {
       const spatial = out ? out.slice(2).map((d) => (d === null || Number.isNaN(d) ? null : d)) : null;
       const cout = wDims?.[0] ?? null;
       const cinPerGroup = wDims?.[1] ?? null;
-      const kArea = geo.kernel.reduce((a, b) => a * b, 1);
       const bias = constantTensor(n.inputs[2])?.size ?? 0;
-      const macs =
-        spatial && spatial.every((d) => d !== null) && cout !== null && cinPerGroup !== null
-          ? (spatial as number[]).reduce((a, b) => a * b, 1) * cout * cinPerGroup * kArea
-          : null;
+      const macs = macsOfConv(out, wDims);
       return {
         name: n.name ?? '',
         output: n.outputs[0]?.name ?? '',
