@@ -10,7 +10,7 @@ import { fitSequential } from '../fit/sequential.js';
 import { intakeModel, type IntakeReport } from '../intake/intake.js';
 import type { Model } from '../ir/model.js';
 import { timeLayerRewrites } from '../plan/layer-latency.js';
-import { OBJECTIVES, type LayerTiming, type Objective } from '../plan/latency-verdict.js';
+import { OBJECTIVES, verdictEdge, type LayerTiming, type Objective } from '../plan/latency-verdict.js';
 import { planRewrites, planWithLatency, type Plan } from '../plan/plan.js';
 import { DEFAULT_THRESHOLD, layerReport } from '../profile/layer-report.js';
 import { profileLayers, type ModelProfile } from '../profile/profile-layers.js';
@@ -167,7 +167,7 @@ export async function compressModel(original: Model, calib: CalibrationSet, opti
     : await timed('layer-latency', () =>
         // Batch 1 only: a layer's run at a larger batch lasts milliseconds, and on a shared machine its median over an
         // affordable number of runs swings many times over (bench/latency.md); the whole model is timed at both after.
-        planWithLatency(model, rule, { ...planOptions, objective }, (layers, ruleOptions) => timeLayerRewrites(model, rule, layers, ruleOptions, { threads })),
+        planWithLatency(model, rule, { ...planOptions, objective }, (layers, ruleOptions) => timeLayerRewrites(model, rule, layers, ruleOptions, { threads, edges: [verdictEdge(objective)] })),
       );
   const chosen = plan.layers.filter((l) => l.rewrite).map((l) => l.layer);
   const stats = ruleStats(rule, profile.layers, plan.ruleOptions, chosen);

@@ -22,6 +22,10 @@ export const LATENCY_NOISE = 0.1;
 export const SLOWER = 'its rewrite is slower than the layer on onnxruntime';
 export const NOT_FASTER = 'its rewrite is not faster than the layer on onnxruntime';
 
+/** The ratio where the objective's verdict changes: above it 'params' leaves a rewrite out, below it 'latency' and
+ * 'both' take one. */
+export const verdictEdge = (objective: Objective): number => (objective === 'params' ? 1 + LATENCY_NOISE : 1 - LATENCY_NOISE);
+
 /** The rewrite's time over the layer's at the batch size where it fares worst. */
 export const worstRatio = (t: LayerLatency): number => Math.max(...t.timings.map((b) => b.ratio));
 

@@ -30,7 +30,7 @@ export interface PlanOptions {
 
 /** Planning with each candidate's rewrite timed against its layer (planWithLatency). */
 export interface LatencyPlanOptions extends PlanOptions {
-  /** What the plan is for (default 'params'): see `judgeLatency`. */
+  /** What the plan is for (default 'params'): see `Objective`. */
   objective?: Objective;
 }
 
@@ -53,7 +53,8 @@ export interface PlannedLayer {
 export interface Plan {
   targetRatio: number;
   achievedRatio: number;
-  /** The smallest ratio the rule can reach on this model (every candidate rewritten, at the strongest knob setting tried). */
+  /** The smallest ratio the rule can reach on this model (every candidate rewritten, but those left out for latency, at
+   * the strongest knob setting tried). */
   minRatio: number;
   reachable: boolean;
   ruleOptions: Record<string, unknown>;
