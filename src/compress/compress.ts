@@ -10,7 +10,8 @@ import { fitSequential } from '../fit/sequential.js';
 import { intakeModel, type IntakeReport } from '../intake/intake.js';
 import type { Model } from '../ir/model.js';
 import { timeLayerRewrites } from '../plan/layer-latency.js';
-import { OBJECTIVES, verdictEdge, type LayerTiming, type Objective } from '../plan/latency-verdict.js';
+import { LATENCY_NOISE, OBJECTIVES, verdictEdge, type LayerTiming, type Objective } from '../plan/latency-verdict.js';
+import { compareLatency, MAX_LATENCY_BATCH, type LatencyComparison } from '../runtime/latency.js';
 import { planRewrites, planWithLatency, type Plan } from '../plan/plan.js';
 import { DEFAULT_THRESHOLD, layerReport } from '../profile/layer-report.js';
 import { profileLayers, type ModelProfile } from '../profile/profile-layers.js';
@@ -108,6 +109,9 @@ export interface CompressReport {
   layers: LayerSummary[];
   /** What the plan was for, and each candidate layer timed alone against its rewrite (absent with allowSlower). */
   objective: Objective;
+  /** With 'params': the plan made on parameters alone, built with the rule's data-free start, timed against the original
+   * before fitting. When it is not slower, that plan is kept and no layer is timed alone. */
+  draftLatency?: LatencyComparison;
   layerLatency?: LayerTiming[];
   /** The classifier refit, or why it could not run. */
   classifier?: ClassifierRefit | { skipped: string };
@@ -162,13 +166,14 @@ export async function compressModel(original: Model, calib: CalibrationSet, opti
   // Parameter counts and times do not depend on the statistics (FTM: the grouping), so plan without them.
   const planOptions = { targetRatio: options.targetRatio, include: options.include, exclude: options.exclude, bestEffort: options.bestEffort, ruleOptions: options.ruleOptions, scores, paramsBefore: intake.params.before };
   const objective = options.objective ?? 'params';
-  const plan = options.allowSlower
+  const { draftLatency, ...plan }: Plan & { draftLatency?: LatencyComparison } = options.allowSlower
     ? planRewrites(model, rule, planOptions)
-    : await timed('layer-latency', () =>
+    : await timed('layer-latency', async () => {
+        const draft = objective === 'params' ? await draftIfNotSlower(model, rule, planRewrites(model, rule, planOptions), fitSet, { threads, batchSize: Math.min(batchSize, MAX_LATENCY_BATCH) }) : undefined;
         // Batch 1 only: a layer's run at a larger batch lasts milliseconds, and on a shared machine its median over an
         // affordable number of runs swings many times over (bench/latency.md); the whole model is timed at both after.
-        planWithLatency(model, rule, { ...planOptions, objective }, (layers, ruleOptions) => timeLayerRewrites(model, rule, layers, ruleOptions, { threads, edges: [verdictEdge(objective)] })),
-      );
+        return draft ?? planWithLatency(model, rule, { ...planOptions, objective }, (layers, ruleOptions) => timeLayerRewrites(model, rule, layers, ruleOptions, { threads, edges: [verdictEdge(objective)] }));
+      });
   const chosen = plan.layers.filter((l) => l.rewrite).map((l) => l.layer);
   const stats = ruleStats(rule, profile.layers, plan.ruleOptions, chosen);
   const rewritten = applyRules(model, [rule], { layers: chosen, options: { [rule.name]: plan.ruleOptions }, stats });
@@ -210,6 +215,7 @@ export async function compressModel(original: Model, calib: CalibrationSet, opti
       samples: { fit: fitSet.count, validation: validation.count, heldOut: heldOut.count },
       layers: layerSummaries(plan, rewritten.records, summaries, fit?.layers ?? []),
       objective,
+      ...(draftLatency ? { draftLatency } : {}),
       ...(plan.latency ? { layerLatency: plan.latency } : {}),
       classifier,
       ...(distilled ? { distill: distilled } : {}),
@@ -254,6 +260,22 @@ async function optionalStage<T>(name: string, options: CompressOptions, run: () 
     if (!DEGRADES.some((code) => isFtmError(e, code))) throw e;
     return skip(name, `${(e as Error).message} (${(e as { code: string }).code})`, options);
   }
+}
+
+/**
+ * `plan` (made on parameters alone) with its model's timing, if that model, built with the rule's data-free start, is
+ * not timed slower than the original beyond LATENCY_NOISE at batch 1 or at the larger batch: a fit changes values,
+ * not the time. Else undefined, and the caller times each candidate layer alone. One timing of the whole model
+ * decides for all layers: timings of single layers swing far more on a loaded machine (a 3×3 conv of the fixture
+ * timed 0.69× in one run and 1.45× in another), and each would be a chance for the same inputs to give another model.
+ */
+async function draftIfNotSlower(model: Model, rule: AnyRule, plan: Plan, calib: CalibrationSet, latency: { threads: number; batchSize: number }): Promise<(Plan & { draftLatency: LatencyComparison }) | undefined> {
+  const chosen = plan.layers.filter((l) => l.rewrite).map((l) => l.layer);
+  if (!chosen.length) return undefined;
+  const draft = applyRules(model, [rule], { layers: chosen, options: { [rule.name]: plan.ruleOptions }, finalize: true }).model;
+  const timing = await compareLatency(model, draft, calib, latency);
+  const slower = [timing.batch1, timing.batchN].some((t) => t && t.ratio > 1 + LATENCY_NOISE);
+  return slower ? undefined : { ...plan, draftLatency: timing };
 }
 
 /**
