@@ -44,7 +44,7 @@ new RuleTester({ goldenDir: new URL('./__golden__/', import.meta.url) }).run(fol
 });
 
 describe('fold-gather rule', () => {
-  it('after FTM on the fixture with a shuffled pairing: fewer Gathers, same outputs, and the Add-fed ones declined', async () => {
+  it('after FTM (folded form) on the fixture with a shuffled pairing: fewer Gathers, same outputs, and the Add-fed ones declined', async () => {
     const fixture = loadModel('fixtures/resnet20/model.onnx');
     const stats: Record<string, { groups: number[][] }> = {};
     for (const n of fixture.graph.nodes.filter((n) => n.opType === 'Conv')) {
@@ -52,7 +52,7 @@ describe('fold-gather rule', () => {
       const perm = Array.from({ length: c }, (_, i) => (i * 7 + 3) % c);
       stats[n.name!] = { groups: Array.from({ length: c / 2 }, (_, j) => [perm[2 * j], perm[2 * j + 1]]) };
     }
-    const before = applyRules(fixture, [ftm], { stats }).model;
+    const before = applyRules(fixture, [ftm], { stats, options: { ftm: { form: 'folded' } } }).model;
     const after = applyRules(before, [foldGather]);
     const gathers = (m: typeof before) => m.graph.nodes.filter((n) => n.opType === 'Gather').length;
     expect(gathers(before)).toBe(20);

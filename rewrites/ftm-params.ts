@@ -1,9 +1,9 @@
 import { ftmError, type Params } from '../src/index.js';
 import { canFold, foldAffine } from './ftm-fold.js';
 import { GATE_AT_ZERO, type FtmWeights } from './ftm-init.js';
-import type { FtmLayout } from './ftm-layout.js';
+import { ftmPosition, ftmWidth, type FtmLayout } from './ftm-layout.js';
 
-/** Writes module-form weights into a proposal's params, folding them when the proposal is the folded form. */
+/** Writes module-form weights into a proposal's params, folding them when the proposal is a folded form (gathered or folded). */
 export function setFtmParams(params: Params, w: FtmWeights, layout: FtmLayout): void {
   const set = (role: string, data: Float32Array) => (params.get(role)!.data as Float32Array).set(data);
   set('pw.weight', w.pw);
@@ -23,8 +23,8 @@ export function setFtmParams(params: Params, w: FtmWeights, layout: FtmLayout): 
 
 /**
  * The module-form weights a proposal currently holds: the inverse of setFtmParams. A folded proposal (no `nf1.weight`)
- * stores the affine per FTM channel t·m + j with the constant gate σ(0) folded into copies t > 0; it is unfolded back
- * to the original channels, with zero gates. `where` names the layer in messages.
+ * stores the affine per channel of its module (`ftmPosition`) with the constant gate σ(0) folded into copies t > 0; it
+ * is unfolded back to the original channels, with zero gates. `where` names the layer in messages.
  */
 export function readFtmParams(params: Params, layout: FtmLayout, cin: number, k2: number, where = 'ftm'): FtmWeights {
   const { m, s, channels } = layout;
@@ -39,12 +39,12 @@ export function readFtmParams(params: Params, layout: FtmLayout, cin: number, k2
   };
   const weights = { pw: get('pw.weight', m * cin).slice(), pwBias: get('pw.bias', m).slice(), dw: get('dw.weight', m * k2).slice() };
   if (!params.has('nf1.weight')) {
-    const scale = get('affine.scale', m * s), shift = get('affine.shift', m * s);
+    const scale = get('affine.scale', ftmWidth(layout)), shift = get('affine.shift', ftmWidth(layout));
     const w: FtmWeights = { ...weights, gates: Array.from({ length: s - 1 }, () => new Float32Array(1)), scale: new Float32Array(channels), shift: new Float32Array(channels) };
     layout.groups.forEach((group, j) =>
       group.forEach((c, t) => {
-        w.scale[c] = scale[t * m + j] / (t === 0 ? 1 : GATE_AT_ZERO);
-        w.shift[c] = shift[t * m + j];
+        w.scale[c] = scale[ftmPosition(layout, j, t)] / (t === 0 ? 1 : GATE_AT_ZERO);
+        w.shift[c] = shift[ftmPosition(layout, j, t)];
       }),
     );
     return w;

@@ -7,7 +7,9 @@ import { modelWithInput, randomFloats, randomWeight } from '../test/helpers/buil
 import { runOnce } from '../test/helpers/ort.js';
 import { pythonOnnxMissing, runOracle } from '../test/helpers/python.js';
 import { conv2d, nchw, relMaxError, type Nchw } from '../test/helpers/reference.js';
-import { ftm } from './ftm.js';
+import { ftm, readFtmParams, setFtmParams } from './ftm.js';
+import type { FtmWeights } from './ftm-init.js';
+import { ftmLayout, type FtmLayout } from './ftm-layout.js';
 
 RuleTester.describe = describe;
 RuleTester.it = it;
@@ -128,15 +130,33 @@ const namedAfterConv = (original: Model) => (r: ApplyResult) => {
 const eightChannels = convModel(4, 8, 3, { pads: [1, 1, 1, 1] }).model;
 const foldedVsModule = convModel(6, 10, 3, { pads: [1, 1, 1, 1], strides: [1, 2] }).model;
 const fivePairs = { conv: { groups: [[9, 0], [1, 8], [2, 7], [3, 6], [4, 5]] } };
+const threeGroups = { conv: { groups: [[9, 0, 4], [1, 8, 2], [3, 6], [5, 7]] } };
 
 new RuleTester({ goldenDir: new URL('./__golden__/', import.meta.url) }).run(ftm, {
   fires: [
     { name: 'folded form: keeps the interface, names nodes after the conv, prints as the golden graph', model: eightChannels, options: { form: 'folded', s: 2, knf: 1 }, stats: pairs, at: ['conv'], golden: 'ftm-folded.txt', check: namedAfterConv(eightChannels) },
+    { name: 'gathered form (the default): keeps the interface, names nodes after the conv, prints as the golden graph', model: eightChannels, options: { s: 2, knf: 1 }, stats: pairs, at: ['conv'], golden: 'ftm-gathered.txt', check: namedAfterConv(eightChannels) },
     { name: 'module form: keeps the interface, names nodes after the conv, prints as the golden graph', model: eightChannels, options: { form: 'module', s: 2, knf: 3 }, stats: pairs, at: ['conv'], golden: 'ftm-module.txt', check: namedAfterConv(eightChannels) },
     {
       name: 'the folded form computes the same function as the module form (zero fusion weights)',
       model: foldedVsModule,
       options: { form: 'folded' },
+      stats: fivePairs,
+      at: ['conv'],
+      equivalent: { tolerance: 1e-5, to: () => applyRules(foldedVsModule, [ftm], { options: { ftm: { form: 'module' } }, stats: fivePairs }).model },
+    },
+    {
+      name: 'the gathered form at S=3 with short groups computes the same function as the module form',
+      model: foldedVsModule,
+      options: { form: 'gathered', s: 3 },
+      stats: threeGroups,
+      at: ['conv'],
+      equivalent: { tolerance: 1e-5, to: () => applyRules(foldedVsModule, [ftm], { options: { ftm: { form: 'module', s: 3 } }, stats: threeGroups }).model },
+    },
+    {
+      name: 'the gathered form computes the same function as the module form (zero fusion weights)',
+      model: foldedVsModule,
+      options: { form: 'gathered' },
       stats: fivePairs,
       at: ['conv'],
       equivalent: { tolerance: 1e-5, to: () => applyRules(foldedVsModule, [ftm], { options: { ftm: { form: 'module' } }, stats: fivePairs }).model },
@@ -153,6 +173,17 @@ new RuleTester({ goldenDir: new URL('./__golden__/', import.meta.url) }).run(ftm
     { name: 'the other conv sharing it', model: unfit, at: 'shared_b', status: 'refused', reason: '"ws" is shared with Conv "shared_a", outside the match' },
     { name: 'a pairing that does not fit S', model: convModel(4, 8, 3).model, stats: { conv: { groups: [[0, 1, 2], [3, 4, 5], [6, 7]] } }, reason: /pairing does not fit S=2: expected 4 groups of sizes \[2,2,2,2\]/ },
   ],
+});
+
+describe('ftm rule: the weights in each form', () => {
+  it('readFtmParams inverts setFtmParams in the gathered form (S=3, short groups)', () => {
+    const layout = ftmLayout(10, 3, threeGroups.conv.groups, 'channels') as FtmLayout;
+    const w: FtmWeights = { pw: randomFloats(4 * 6, 1), pwBias: randomFloats(4, 2), dw: randomFloats(4 * 9, 3), gates: [new Float32Array(1), new Float32Array(1)], scale: randomFloats(10, 4), shift: randomFloats(10, 5) };
+    const p = applyRules(foldedVsModule, [ftm], { options: { ftm: { s: 3 } }, stats: threeGroups }).records.find((r) => r.status === 'fired')!.params!;
+    setFtmParams(p, w, layout);
+    const back = readFtmParams(p, layout, 6, 9);
+    for (const key of ['pw', 'pwBias', 'dw', 'scale', 'shift'] as const) expect(Array.from(back[key])).toEqual(Array.from(w[key]).map((v) => expect.closeTo(v, 6)));
+  });
 });
 
 describe('ftm rule: where it does not fire', () => {
@@ -186,14 +217,14 @@ describe('ftm rule on the fixture ResNet-20', () => {
     expect(fixture.graph.nodes.filter((n) => n.opType === 'Conv').length).toBe(21); // the caller's model is untouched
   });
 
-  it.skipIf(pythonOnnxMissing)('passes the ONNX checker in both forms', () => {
+  it.skipIf(pythonOnnxMissing)('passes the ONNX checker in every form', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ftm-rule-'));
-    const paths = ['folded', 'module'].map((form) => {
+    const paths = ['gathered', 'folded', 'module'].map((form) => {
       const path = join(dir, `${form}.onnx`);
       saveModel(applyRules(fixture, [ftm], { options: { ftm: { form, knf: 3 } } }).model, path);
       return path;
     });
     const result = runOracle('check.py', paths) as Record<string, string | null>;
-    expect(Object.values(result)).toEqual([null, null]);
+    expect(Object.values(result)).toEqual([null, null, null]);
   });
 });

@@ -37,7 +37,12 @@ export const ftm = defineRule<FtmMatch, FtmOptions>({
     options: {
       s: { type: 'number', default: 2, integer: true, min: 2, description: 'ratio S: one prime map per S output channels' },
       knf: { type: 'number', default: 1, odd: true, min: 1, description: 'neighbor-fusion conv1d kernel size (odd)' },
-      form: { type: 'string', default: 'folded', choices: ['folded', 'module'], description: '"folded" (constant gates as per-channel scales: the cheapest graph) or "module" (the paper\'s graph, trainable gates)' },
+      form: {
+        type: 'string',
+        default: 'gathered',
+        choices: ['gathered', 'folded', 'module'],
+        description: '"gathered" (constant gates; the prime maps gathered into the original channels, then a per-channel affine as a depthwise 1×1 Conv: the fastest on onnxruntime), "folded" (the same function as copies → Mul → Add → reorder) or "module" (the paper\'s graph, trainable gates)',
+      },
       includeFirst: { type: 'boolean', default: false, description: 'also rewrite convolutions that read a graph input' },
     },
   },
@@ -53,7 +58,7 @@ export const ftm = defineRule<FtmMatch, FtmOptions>({
     if (b && !b.initializer) return noMatch('the bias is not a constant initializer');
     if (b?.initializer && b.initializer.dataType !== DataType.FLOAT) return noMatch(`the bias is ${dtypeName(b.initializer.dataType)}; only float32 convolutions are rewritten`);
     if (!options.includeFirst && x.isGraphInput) return noMatch('first convolution (reads a graph input); set includeFirst to rewrite it');
-    const layout = ftmLayout(weight.dims[0], options.s, stats?.groups);
+    const layout = ftmLayout(weight.dims[0], options.s, stats?.groups, options.form === 'gathered' ? 'channels' : 'copies');
     if ('noMatch' in layout) return layout;
     return { nodes: [conv], constants: b ? [w, b] : [w], conv, x, y: conv.outputs[0]!, weight, bias: b?.initializer, layout };
   },
@@ -65,6 +70,11 @@ export const ftm = defineRule<FtmMatch, FtmOptions>({
     const spatial = { kernel_shape: [kh, kw], strides: geo.strides, dilations: geo.dilations, ...(geo.pads ? { pads: geo.pads } : { auto_pad: geo.autoPad }) };
     const h = b.Conv(match.x, b.param('pw.weight', [m, cin, 1, 1]), b.param('pw.bias', [m]), {}, 'pw');
     const u = b.Conv(h, b.param('dw.weight', [m, 1, kh, kw]), null, { group: m, ...spatial }, 'dw');
+    if (options.form === 'gathered') {
+      const copies = b.Gather(u, channelIndices(match.layout, (j) => j), 1, 'copies');
+      const affine = b.Conv(copies, b.param('affine.scale', [channels, 1, 1, 1]), b.param('affine.shift', [channels]), { group: channels }, 'affine');
+      return { replace: [[match.y, affine]], fit: fitPlan(match, geo) };
+    }
     if (options.form === 'folded') {
       const copies = b.Concat(Array<Value>(s).fill(u), 1, 'copies');
       const affine = b.Add(b.Mul(copies, b.param('affine.scale', [1, m * s, 1, 1]), 'affine/scale'), b.param('affine.shift', [1, m * s, 1, 1]), 'affine/shift');

@@ -27,7 +27,7 @@ describe('rule options are checked once, before any match', () => {
     ['an even knf', { ftm: { knf: 2 } }, 'rule "ftm" option "knf": expected an odd integer ≥ 1, found 2'],
     ['a fractional S', { ftm: { s: 2.5 } }, 'rule "ftm" option "s": expected an integer ≥ 2, found 2.5'],
     ['an S below 2', { ftm: { s: 1 } }, 'rule "ftm" option "s": expected an integer ≥ 2, found 1'],
-    ['an unknown form', { ftm: { form: 'flat' } }, 'rule "ftm" option "form": expected one of "folded", "module", found "flat"'],
+    ['an unknown form', { ftm: { form: 'flat' } }, 'rule "ftm" option "form": expected one of "gathered", "folded", "module", found "flat"'],
     ['a string for a number', { ftm: { s: 'two' } }, 'rule "ftm" option "s": expected an integer ≥ 2, found "two"'],
     ['an unknown option', { ftm: { ratio: 2 } }, 'rule "ftm" has no option "ratio" (options: s, knf, form, includeFirst)'],
     ['options of a rule not applied', { prune: { ratio: 0.5 } }, 'options given for rule "prune", which is not applied (rules: ftm)'],
@@ -69,20 +69,22 @@ describe('rule options are checked once, before any match', () => {
 
   it('the built-in rules declare what they take', () => {
     const spec = (rule: typeof ftm | typeof lowrank | typeof prune, name: string) => describeOption((rule.meta.options as Record<string, Parameters<typeof describeOption>[0]>)[name]);
-    expect([spec(ftm, 's'), spec(ftm, 'knf'), spec(ftm, 'form'), spec(ftm, 'includeFirst')]).toEqual(['an integer ≥ 2', 'an odd integer ≥ 1', 'one of "folded", "module"', 'a boolean']);
+    expect([spec(ftm, 's'), spec(ftm, 'knf'), spec(ftm, 'form'), spec(ftm, 'includeFirst')]).toEqual(['an integer ≥ 2', 'an odd integer ≥ 1', 'one of "gathered", "folded", "module"', 'a boolean']);
     expect([spec(lowrank, 'rank'), spec(lowrank, 'budget'), spec(prune, 'ratio')]).toEqual(['an integer ≥ 0', 'a number in (0, 1]', 'a number in (0, 1]']);
   });
 });
 
 describe('the driver finalizes', () => {
   it('runs the fired rules\' finalize rules and counts the parameters of the finalized model', () => {
-    // Neighbours paired (2j with 2j+1) instead of j with j+C/2: each rewritten conv then leaves a channel reorder (Gather).
+    // Neighbours paired (2j with 2j+1) instead of j with j+C/2: each rewritten conv then leaves a channel reorder (Gather)
+    // in the folded form (the gathered form has its Gather before its affine, where no conv can take it).
     const stats = Object.fromEntries(
       fixture.graph.nodes.filter((n) => n.opType === 'Conv').map((n) => [n.name!, { groups: Array.from({ length: n.inputs[1]!.initializer!.dims[0] / 2 }, (_, j) => [2 * j, 2 * j + 1]) }]),
     );
-    const plain = applyRules(fixture, [ftm], { stats });
+    const options = { ftm: { form: 'folded' } };
+    const plain = applyRules(fixture, [ftm], { stats, options });
     const twoSteps = finalizeRules(plain.model, [ftm]);
-    const finalized = applyRules(fixture, [ftm], { stats, finalize: true });
+    const finalized = applyRules(fixture, [ftm], { stats, options, finalize: true });
     const gathers = (m: typeof fixture) => m.graph.nodes.filter((n) => n.opType === 'Gather').length;
     expect(gathers(plain.model)).toBe(plain.records.filter((r) => r.status === 'fired').length);
     // The reorders fold-gather can take are folded into the weights of the convs reading them.
