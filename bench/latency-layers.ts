@@ -6,7 +6,7 @@ import { ftm } from '../rewrites/index.js';
 
 /**
  * `node dist/bench/latency-layers.js MODEL [S] [BATCH] [SECONDS]`: each Conv of MODEL alone (its input made the graph
- * input) against its FTM rewrite (folded form) on onnxruntime, at batch 1 and BATCH (default 1), SECONDS per model
+ * input) against its FTM rewrite (the rule's default form) on onnxruntime, at batch 1 and BATCH (default 1), SECONDS per model
  * and batch size (default 1): what the planner measures (src/plan/layer-latency.ts), with a longer budget.
  */
 const [path, sArg, batchArg, secondsArg] = process.argv.slice(2);
