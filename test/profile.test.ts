@@ -450,7 +450,7 @@ describe.skipIf(!existsSync(`${FIXTURE}model.onnx`))('ftm-compress profile', () 
     expect(stdout).toContain('/conv1/Conv');
     expect(stdout).toContain('no: first convolution (reads a graph input); set includeFirst to rewrite it');
     expect(stdout).toContain('20 of 21 Conv layers qualify for ftm');
-    expect(stdout).toContain('Grouping for ftm (s=2, knf=1, form=folded, includeFirst=false): see --json.');
+    expect(stdout).toContain('Grouping for ftm (s=2, knf=1, form=gathered, includeFirst=false): see --json.');
     expect(stderr).toContain('profile: 256/256 samples (100%)');
     const report = JSON.parse(readFileSync(json, 'utf8'));
     expect([report.format, report.samples, report.layers.length]).toEqual([1, 256, 21]);
