@@ -36,10 +36,12 @@ for (const [i, args] of runs.entries()) {
     args.join(' '),
     `${report.samples.fit}/${report.samples.validation}/${report.samples.heldOut}`,
     d ? `${d.validationBefore.loss.toFixed(4)} → ${d.validationAfter.loss.toFixed(4)}${d.diverged ? ' (diverged)' : ''}` : '-',
+    d ? `${d.steps}${d.restarts.length ? `, ${d.restarts.length} restart${d.restarts.length > 1 ? 's' : ''} (steps ${d.restarts.map((x: { step: number }) => x.step).join(', ')}) → ${d.peakLr}` : ''}` : '-',
     d?.kept ?? 'closed-form',
     d ? pct(d.heldOut.closedForm[0].top1Agreement) : '-',
     d ? pct(d.heldOut.distilled[0].top1Agreement) : '-',
     pct(report.agreement[0].top1Agreement),
+    d ? `${d.heldOut.closedForm[0].relativeError.toFixed(4)} / ${d.heldOut.distilled[0].relativeError.toFixed(4)}` : '-',
     report.agreement[0].relativeError.toFixed(4),
     `${s.fit.toFixed(0)} / ${s.distill.toFixed(0)} / ${s.total.toFixed(0)}`,
     (user + sys).toFixed(0),
@@ -47,7 +49,7 @@ for (const [i, args] of runs.entries()) {
   process.stderr.write(`${row.join(' | ')}\n`);
   rows.push(row);
 }
-const header = ['ftm-compress resnet18 … ', 'fit/validation/held-out', 'validation loss closed-form → distilled', 'kept', 'held-out agr. closed-form', 'held-out agr. distilled', 'held-out agr. emitted', 'held-out rel. error emitted', 'fit / distill / total s', 'CPU s'];
+const header = ['ftm-compress resnet18 … ', 'fit/validation/held-out', 'validation loss closed-form → distilled', 'steps, restarts → last peak rate', 'kept', 'held-out agr. closed-form', 'held-out agr. distilled', 'held-out agr. emitted', 'held-out rel. error closed-form / distilled', 'held-out rel. error emitted', 'fit / distill / total s', 'CPU s'];
 const text =
   '# Never worse than the closed-form fit, at 224×224\n\n' +
   `Written by \`npx tsx bench/trust-large.ts --steps ${values.steps} --threads ${values.threads}\` on ${new Date().toISOString().slice(0, 10)}. ` +
