@@ -23,9 +23,11 @@ async function layerCase(model: Model, layer: string, stream: ReturnType<typeof 
     })(),
     { cin, cout, geometry: convGeometry(conv, [cout, cin, kh, kw]) },
   );
-  const rewritten = applyRules(model, [ftm], { layers: [layer], options: { ftm: { s, includeFirst: true } } });
+  // The gathered form numbers its affine by original channel: the layout read back must say so (short groups make the
+  // two numberings differ in size).
+  const rewritten = applyRules(model, [ftm], { layers: [layer], options: { ftm: { s, includeFirst: true, form: 'gathered' } } });
   const record = rewritten.records.find((r) => r.status === 'fired')!;
-  const layout = ftmLayout(cout, s) as FtmLayout;
+  const layout = ftmLayout(cout, s, undefined, 'channels') as FtmLayout;
   return { stats, init: readFtmParams(record.params!, layout, cin, kh * kw), layout, k2: kh * kw, cin };
 }
 
