@@ -16,7 +16,7 @@ import { writeOutputs } from '../output/transaction.js';
 import { compressPage } from '../html/compress-page.js';
 import { selectLayers } from '../profile/layers.js';
 import { resolveOptions } from '../rewrite/options.js';
-import { LATENCY_NOISE, OBJECTIVES, type Objective } from '../plan/latency-verdict.js';
+import { LATENCY_NOISE, OBJECTIVES, slowerBatches, type Objective } from '../plan/latency-verdict.js';
 import { compareLatency, MAX_LATENCY_BATCH, type LatencyComparison } from '../runtime/latency.js';
 import type { CalibrationSet } from '../calib/types.js';
 import type { Model } from '../ir/model.js';
@@ -199,9 +199,9 @@ const CONFIRM_SECONDS = 3;
 async function timeBoth(model: Model, compressed: Model, calib: CalibrationSet, args: CompressArgs): Promise<LatencyComparison> {
   const options = { threads: args.threads, batchSize: Math.min(args.batchSize, MAX_LATENCY_BATCH) };
   const first = await compareLatency(model, compressed, calib, options);
-  const slower = [first.batch1, first.batchN].filter((l) => l && l.ratio > 1 + LATENCY_NOISE);
+  const slower = slowerBatches(first);
   if (args.maxLatencyRatio !== undefined || args.allowSlower || !slower.length) return first;
-  const at = slower.map((l) => `${l!.ratio.toFixed(2)}× at batch ${l!.batch}`).join(', ');
+  const at = slower.map((l) => `${l.ratio.toFixed(2)}× at batch ${l.batch}`).join(', ');
   process.stderr.write(`ftm-compress: warning: the compressed model timed ${at} the original's time; timing both again, ${CONFIRM_SECONDS} s each, before judging\n`);
   return compareLatency(model, compressed, calib, { ...options, seconds: CONFIRM_SECONDS });
 }

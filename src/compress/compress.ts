@@ -10,7 +10,7 @@ import { fitSequential } from '../fit/sequential.js';
 import { intakeModel, type IntakeReport } from '../intake/intake.js';
 import type { Model } from '../ir/model.js';
 import { timeLayerRewrites } from '../plan/layer-latency.js';
-import { LATENCY_NOISE, OBJECTIVES, verdictEdge, type LayerTiming, type Objective } from '../plan/latency-verdict.js';
+import { OBJECTIVES, slowerBatches, verdictEdge, type LayerTiming, type Objective } from '../plan/latency-verdict.js';
 import { compareLatency, MAX_LATENCY_BATCH, type LatencyComparison } from '../runtime/latency.js';
 import { planRewrites, planWithLatency, type Plan } from '../plan/plan.js';
 import { DEFAULT_THRESHOLD, layerReport } from '../profile/layer-report.js';
@@ -37,7 +37,8 @@ export interface CompressOptions {
   bestEffort?: boolean;
   /**
    * What the plan is for (default 'params': the target ratio, without rewrites timed slower than their layer; see
-   * `Objective`). Each candidate layer is timed alone against its rewrite on onnxruntime at batch 1 before the plan
+   * `Objective`). With 'params' the plan on parameters alone is timed whole first and kept when not slower; otherwise,
+   * and with the other objectives, each candidate layer is timed alone against its rewrite on onnxruntime at batch 1
    * (src/plan/layer-latency.ts).
    */
   objective?: Objective;
@@ -107,11 +108,12 @@ export interface CompressReport {
    * is fitted or chosen on them. */
   samples: { fit: number; validation: number; heldOut: number };
   layers: LayerSummary[];
-  /** What the plan was for, and each candidate layer timed alone against its rewrite (absent with allowSlower). */
+  /** What the plan was for. */
   objective: Objective;
   /** With 'params': the plan made on parameters alone, built with the rule's data-free start, timed against the original
    * before fitting. When it is not slower, that plan is kept and no layer is timed alone. */
   draftLatency?: LatencyComparison;
+  /** Each candidate layer timed alone against its rewrite, when the plan needed it (never with allowSlower). */
   layerLatency?: LayerTiming[];
   /** The classifier refit, or why it could not run. */
   classifier?: ClassifierRefit | { skipped: string };
@@ -274,8 +276,7 @@ async function draftIfNotSlower(model: Model, rule: AnyRule, plan: Plan, calib: 
   if (!chosen.length) return undefined;
   const draft = applyRules(model, [rule], { layers: chosen, options: { [rule.name]: plan.ruleOptions }, finalize: true }).model;
   const timing = await compareLatency(model, draft, calib, latency);
-  const slower = [timing.batch1, timing.batchN].some((t) => t && t.ratio > 1 + LATENCY_NOISE);
-  return slower ? undefined : { ...plan, draftLatency: timing };
+  return slowerBatches(timing).length ? undefined : { ...plan, draftLatency: timing };
 }
 
 /**

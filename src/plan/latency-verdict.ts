@@ -1,3 +1,4 @@
+import type { LatencyAtBatch, LatencyComparison } from '../runtime/latency.js';
 import type { LayerLatency, LayerNotTimed } from './layer-latency.js';
 
 /**
@@ -25,6 +26,9 @@ export const NOT_FASTER = 'its rewrite is not faster than the layer on onnxrunti
 /** The ratio where the objective's verdict changes: above it 'params' leaves a rewrite out, below it 'latency' and
  * 'both' take one. */
 export const verdictEdge = (objective: Objective): number => (objective === 'params' ? 1 + LATENCY_NOISE : 1 - LATENCY_NOISE);
+
+/** The batch sizes at which a whole compressed model was timed slower than its original beyond LATENCY_NOISE. */
+export const slowerBatches = (c: LatencyComparison): LatencyAtBatch[] => [c.batch1, c.batchN].filter((l): l is LatencyAtBatch => !!l && l.ratio > 1 + LATENCY_NOISE);
 
 /** The rewrite's time over the layer's at the batch size where it fares worst. */
 export const worstRatio = (t: LayerLatency): number => Math.max(...t.timings.map((b) => b.ratio));
