@@ -21,7 +21,7 @@ import { trainableNames } from './trainable.js';
 /**
  * The step budget when neither `steps` nor `seconds` is given: on the fixture it keeps the whole main job near issue
  * 5's one-minute target (measured: bench/distill-results.md, `--calib 256`). A step budget, unlike a time budget,
- * gives the same result on any machine.
+ * gives the same result on any machine. The main job scales it down on costlier models (src/distill/budget.ts).
  */
 export const DEFAULT_DISTILL_STEPS = 600;
 
