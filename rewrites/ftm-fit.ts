@@ -194,9 +194,9 @@ class LayerState {
 
   /** A·w_j and the loss of the groups, from one batched product (at the start). */
   async refresh(products: KroneckerProducts, groups: number[]): Promise<void> {
-    const pj = this.columns(this.p, this.n, groups);
-    const { columns } = await products.products(pj, this.columns(this.d, this.t, groups), { columns: true });
-    groups.forEach((j, i) => this.setApplied(j, columns!, i, this.dOf(j)));
+    const d = this.columns(this.d, this.t, groups);
+    const { columns } = await products.products(this.columns(this.p, this.n, groups), d, { columns: true });
+    this.setApplied(groups, columns!, d);
     for (const j of groups) this.loss[j] = this.groupLoss(j, this.moments(j));
   }
 
@@ -296,22 +296,31 @@ class LayerState {
 
   /** Step (2) for the groups: α (P̃⊗I)ᵀA(P̃⊗I) D = (P̃⊗I)ᵀ g (exact, k² per group), then ‖D‖ = 1; keeps A·w. */
   async solveDepthwise(products: KroneckerProducts, groups: number[], targets: Map<number, Float64Array>, damping: number): Promise<void> {
-    const { n, t, k } = this;
-    const { columns } = await products.products(this.columns(this.p, n, groups), this.columns(this.d, t, groups), { columns: true });
+    const { n, t } = this;
+    const count = groups.length;
+    const p = this.columns(this.p, n, groups);
+    const { columns } = await products.products(p, this.columns(this.d, t, groups), { columns: true });
     const cols = columns!;
+    // the groups' systems side by side (group innermost), reading the batched columns in memory order
+    const systems = new Float64Array(t * t * count);
+    for (let c = 0; c < n; c++)
+      for (let q = 0; q < t; q++)
+        for (let q2 = 0; q2 < t; q2++) {
+          const base = ((c * t + q) * t + q2) * count, row = (q * t + q2) * count;
+          for (let i = 0; i < count; i++) systems[row + i] += p[c * count + i] * cols[base + i];
+        }
+    const solved = new Float64Array(t * count);
     groups.forEach((j, i) => {
       const pj = this.pOf(j), g = targets.get(j)!, alpha = this.alpha(j);
-      const system = new Float64Array(t * t), rhs = new Float64Array(t);
-      for (let c = 0; c < n; c++) {
-        const f = pj[c];
-        if (f === 0) continue;
-        for (let q = 0; q < t; q++) {
-          rhs[q] += f * g[c * t + q];
-          for (let q2 = 0; q2 < t; q2++) system[q * t + q2] += alpha * f * cols[(i * t + q2) * k + c * t + q];
-        }
-      }
+      const system = Float64Array.from({ length: t * t }, (_, e) => alpha * systems[e * count + i]);
+      const rhs = new Float64Array(t);
+      for (let c = 0; c < n; c++) for (let q = 0; q < t; q++) rhs[q] += pj[c] * g[c * t + q];
       const dj = solveDamped(system, rhs, t, damping);
-      this.setApplied(j, cols, i, dj);
+      for (let q = 0; q < t; q++) solved[q * count + i] = dj[q];
+    });
+    this.setApplied(groups, cols, solved);
+    groups.forEach((j, i) => {
+      const dj = Float64Array.from({ length: t }, (_, q) => solved[q * count + i]);
       const norm = Math.hypot(...dj);
       for (let q = 0; q < t; q++) this.d[q * this.m + j] = norm > 0 ? dj[q] / norm : dj[q];
       if (norm > 0) for (let c = 0; c < n; c++) this.p[c * this.m + j] *= norm;
@@ -385,16 +394,18 @@ class LayerState {
     }, 0);
   }
 
-  /** A·(p_j ⊗ d) from the batched columns A (p_j ⊗ I) (pair i of the batch). */
-  private setApplied(j: number, cols: Float64Array, i: number, d: Float64Array): void {
+  /** A·(p_j ⊗ d_j) for the groups, from their batched columns A (p_j ⊗ I) (K × t × count) and d (t × count). */
+  private setApplied(groups: number[], cols: Float64Array, d: Float64Array): void {
     const { k, t } = this;
-    const aw = this.aw.subarray(j * k, (j + 1) * k);
-    aw.fill(0);
-    for (let q = 0; q < t; q++) {
-      const f = d[q];
-      if (f === 0) continue;
-      const base = (i * t + q) * k;
-      for (let r = 0; r < k; r++) aw[r] += f * cols[base + r];
+    const count = groups.length;
+    const sums = new Float64Array(count);
+    for (let r = 0; r < k; r++) {
+      sums.fill(0);
+      for (let q = 0; q < t; q++) {
+        const base = (r * t + q) * count;
+        for (let i = 0; i < count; i++) sums[i] += d[q * count + i] * cols[base + i];
+      }
+      groups.forEach((j, i) => (this.aw[j * k + r] = sums[i]));
     }
   }
 

@@ -14,10 +14,10 @@ import { Runner } from '../runtime/session.js';
  * Batched vectors are column-major in the pair: p is n × m (column j = pair j), d is t × m.
  */
 export class KroneckerProducts {
-  private runner: Runner | undefined;
+  private readonly runners: Partial<Record<keyof typeof OUT, Promise<Runner>>> = {};
 
   private constructor(
-    /** A regrouped by tap: byTap[κ', r, c] = A[r, c·t + κ'], t × K × n. */
+    /** A with each row's entries ordered tap-major: byTap[r, κ', c] = A[r, c·t + κ'], K × t × n. */
     private readonly byTap: Float64Array,
     readonly n: number,
     readonly t: number,
@@ -30,14 +30,16 @@ export class KroneckerProducts {
     const byTap = new Float64Array(k * k);
     for (let r = 0; r < k; r++)
       for (let c = 0; c < n; c++)
-        for (let tap = 0; tap < t; tap++) byTap[(tap * k + r) * n + c] = a[r * k + c * t + tap];
+        for (let tap = 0; tap < t; tap++) byTap[(r * t + tap) * n + c] = a[r * k + c * t + tap];
     return new KroneckerProducts(byTap, n, t, options.threads);
   }
 
   /**
-   * For each pair j: T_j = A (p_j ⊗ I_t), returned as one m × t × K array (entry [j, κ', r] = (A (p_j ⊗ e_κ'))_r),
-   * and (I ⊗ d_j)ᵀ A (p_j ⊗ d_j), n values, as n × m. Only the outputs asked for are returned. Small products run
-   * here, where an onnxruntime call would cost more than the arithmetic.
+   * For each pair j: T_j = A (p_j ⊗ I_t), returned as one K × t × m array (entry [r, κ', j] = (A (p_j ⊗ e_κ'))_r),
+   * and (I ⊗ d_j)ᵀ A (p_j ⊗ d_j), n values, as n × m. Only the outputs asked for are computed: each is one GEMM of
+   * K²·m multiply-adds, the contraction multiplying A by the Kronecker vectors themselves rather than summing the t
+   * columns of T_j, whose t·K·m intermediate cost more than the GEMM to write and read. Small products run here, where
+   * an onnxruntime call would cost more than the arithmetic.
    */
   async products(p: Float64Array, d: Float64Array, want: { columns?: boolean; contracted?: boolean }): Promise<{ columns?: Float64Array; contracted?: Float64Array }> {
     const { n, t } = this;
@@ -45,40 +47,37 @@ export class KroneckerProducts {
     const m = p.length / n;
     if (!Number.isInteger(m) || d.length !== t * m) throw new RangeError(`KroneckerProducts: expected p of ${n}×m and d of ${t}×m values, found ${p.length} and ${d.length}`);
     if (k * k * m < ONNXRUNTIME_FROM) return this.productsHere(p, d, m, want);
-    this.runner ??= await Runner.create(productsModel(), { threads: this.threads });
-    const fetch = [...(want.columns ? [OUT.columns] : []), ...(want.contracted ? [OUT.contracted] : [])];
-    const out = await this.runner.run({ a: { data: this.byTap, dims: [t, k, n] }, p: { data: p, dims: [n, m] }, d: { data: d, dims: [t, m] } }, fetch);
-    const get = (name: string) => (out[name] ? (out[name].data as Float64Array) : undefined);
-    return { columns: get(OUT.columns), contracted: get(OUT.contracted) };
+    const feeds = { a: { data: this.byTap, dims: [k, t, n] }, p: { data: p, dims: [n, m] }, d: { data: d, dims: [t, m] } };
+    const run = async (output: keyof typeof OUT) => {
+      const runner = await (this.runners[output] ??= Runner.create(output === 'columns' ? columnsModel() : contractedModel(), { threads: this.threads }));
+      const { [OUT[output]]: result } = await runner.run(output === 'columns' ? { a: feeds.a, p: feeds.p } : feeds);
+      return result.data as Float64Array;
+    };
+    return { columns: want.columns ? await run('columns') : undefined, contracted: want.contracted ? await run('contracted') : undefined };
   }
 
   async release(): Promise<void> {
-    await this.runner?.release();
-    this.runner = undefined;
+    const runners = await Promise.all(Object.values(this.runners));
+    for (const key of Object.keys(this.runners) as (keyof typeof OUT)[]) delete this.runners[key];
+    await Promise.all(runners.map((r) => r.release()));
   }
 
   /** The same products in TypeScript. */
   private productsHere(p: Float64Array, d: Float64Array, m: number, want: { columns?: boolean; contracted?: boolean }) {
     const { n, t, byTap } = this;
     const k = n * t;
-    const columns = new Float64Array(m * t * k);
-    const pj = new Float64Array(n);
-    for (let j = 0; j < m; j++) {
-      for (let c = 0; c < n; c++) pj[c] = p[c * m + j];
-      for (let tap = 0; tap < t; tap++)
-        for (let r = 0; r < k; r++) {
-          const row = (tap * k + r) * n;
-          let v = 0;
-          for (let c = 0; c < n; c++) v += byTap[row + c] * pj[c];
-          columns[(j * t + tap) * k + r] = v;
-        }
-    }
+    const columns = new Float64Array(k * t * m);
+    for (let row = 0; row < k * t; row++)
+      for (let c = 0; c < n; c++) {
+        const f = byTap[row * n + c];
+        if (f !== 0) for (let j = 0; j < m; j++) columns[row * m + j] += f * p[c * m + j];
+      }
     let contracted: Float64Array | undefined;
     if (want.contracted) {
       contracted = new Float64Array(n * m);
-      for (let j = 0; j < m; j++)
+      for (let r = 0; r < k; r++)
         for (let tap = 0; tap < t; tap++)
-          for (let r = 0; r < k; r++) contracted[Math.floor(r / t) * m + j] += d[(r % t) * m + j] * d[tap * m + j] * columns[(j * t + tap) * k + r];
+          for (let j = 0; j < m; j++) contracted[Math.floor(r / t) * m + j] += d[(r % t) * m + j] * d[tap * m + j] * columns[(r * t + tap) * m + j];
     }
     return { columns: want.columns ? columns : undefined, contracted };
   }
@@ -89,31 +88,41 @@ const ONNXRUNTIME_FROM = 2 ** 26;
 
 const OUT = { columns: 'columns', contracted: 'contracted' } as const;
 
-/** The graph: inputs a [t, K, n], p [n, m], d [t, m]; outputs columns = a·p as [m, t, K] and the contraction [n, m]. */
-function productsModel(): Model {
+/** A graph builder over float64 inputs with symbolic dims. */
+function productsGraph(inputs: Record<string, string[]>) {
   const model = newModel(13);
   const g = model.graph;
-  const input = (name: string, dims: string[]) => {
+  const values = Object.entries(inputs).map(([name, dims]) => {
     const v = g.define(name);
     v.type = { kind: 'tensor', elemType: DataType.DOUBLE, shape: dims.map((param) => ({ param })) };
     g.inputs.push(v);
     return v;
-  };
-  const a = input('a', ['t', 'K', 'n']);
-  const p = input('p', ['n', 'm']);
-  const d = input('d', ['t', 'm']);
-  const node = (op: string, inputs: Value[], attrs: Record<string, AttrInit> = {}, output?: string) =>
-    g.addNode({ op, inputs, attrs, name: op.toLowerCase(), outputs: output ? [output] : undefined }).outputs[0]!;
-  const i64 = (name: string, values: number[]) => g.addInitializer(name, Tensor.int64([values.length], values));
-  const [axis0, axis1] = [i64('axis0', [0]), i64('axis1', [1])];
+  });
+  const node = (op: string, args: Value[], attrs: Record<string, AttrInit> = {}, output?: string) =>
+    g.addNode({ op, inputs: args, attrs, name: op.toLowerCase(), outputs: output ? [output] : undefined }).outputs[0]!;
+  const i64 = (name: string, v: number[]) => g.addInitializer(name, Tensor.int64([v.length], v));
   const dim = (x: Value, i: number) => node('Slice', [node('Shape', [x]), i64(`from${i}`, [i]), i64(`to${i}`, [i + 1])]);
+  return { model, values, node, i64, dim };
+}
 
-  const product = node('MatMul', [a, p]); // [t, K, m]
-  const columns = node('Transpose', [product], { perm: [2, 0, 1] }, OUT.columns); // group-major, for the per-group reads
-  // Σ_κ' d[κ', j]·product[κ', r, j] = (A (p_j ⊗ d_j))_r, then Σ_κ d[κ, j]·(that)[c·t + κ, j]
-  const applied = node('ReduceSum', [node('Mul', [product, node('Unsqueeze', [d, axis1])]), axis0], { keepdims: 0 }); // [K, m]
+/** Inputs a [K, t, n], p [n, m]; output columns [K, t, m] = A (p_j ⊗ I_t) per pair (one GEMM, read in place). */
+function columnsModel(): Model {
+  const { model, values: [a, p], node } = productsGraph({ a: ['K', 't', 'n'], p: ['n', 'm'] });
+  model.graph.outputs.push(node('MatMul', [a, p], {}, OUT.columns));
+  return model;
+}
+
+/**
+ * Inputs a [K, t, n], p [n, m], d [t, m]; output contracted [n, m]: w_j = p_j ⊗ d_j laid out like a's rows
+ * (tap-major), A·w_j as one GEMM [K, t·n] × [t·n, m], then Σ_κ d[κ, j]·(A w_j)[c·t + κ].
+ */
+function contractedModel(): Model {
+  const { model, values: [a, p, d], node, i64, dim } = productsGraph({ a: ['K', 't', 'n'], p: ['n', 'm'], d: ['t', 'm'] });
+  const [axis0, axis1] = [i64('axis0', [0]), i64('axis1', [1])];
+  const kron = node('Mul', [node('Unsqueeze', [d, axis1]), node('Unsqueeze', [p, axis0])]); // [t, n, m]
+  const w = node('Reshape', [kron, node('Concat', [i64('rest', [-1]), dim(p, 1)], { axis: 0 })]); // [t·n, m]
+  const applied = node('MatMul', [node('Reshape', [a, i64('rows', [0, -1])]), w]); // [K, m]
   const split = node('Reshape', [applied, node('Concat', [dim(p, 0), dim(d, 0), dim(d, 1)], { axis: 0 })]); // [n, t, m]
-  const contracted = node('ReduceSum', [node('Mul', [split, node('Unsqueeze', [d, axis0])]), axis1], { keepdims: 0 }, OUT.contracted);
-  g.outputs.push(columns, contracted);
+  model.graph.outputs.push(node('ReduceSum', [node('Mul', [split, node('Unsqueeze', [d, axis0])]), axis1], { keepdims: 0 }, OUT.contracted));
   return model;
 }

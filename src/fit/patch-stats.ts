@@ -1,6 +1,7 @@
 import { ftmError } from '../errors.js';
-import { convOutputSize, type ConvGeometry } from '../ir/conv.js';
+import { convOutputSize, resolvePads, type ConvGeometry } from '../ir/conv.js';
 import { DataType } from '../ir/dtype.js';
+import { tapSlices } from '../graph/conv-taps.js';
 import { newModel, type Model } from '../ir/model.js';
 import type { AttrInit } from '../ir/node.js';
 import { Tensor } from '../ir/tensor.js';
@@ -18,28 +19,28 @@ export function emptyPatchStats(cin: number, k2: number, cout: number): PatchSta
 const OUT = { xMean: 'x_mean', yMean: 'y_mean', xx: 'xx_centered', xy: 'xy_centered', yy: 'yy_centered' } as const;
 
 /**
- * The per-batch statistics graph: inputs `x` [N, C_in, H, W] (the layer's input) and `y` [N, C_out, H', W'] (the
- * targets). A ones channel is concatenated to x; a Conv with a constant one-hot weight [K, C_in+1, kh, kw] and the
- * layer's own strides/pads/dilations unfolds the patches (im2col, exact in float32), which become X [K, positions];
- * Y becomes [C_out, positions]. Both are centered on their batch means before the two GEMMs, so that float32 sums
- * lose precision relative to the spread of the data rather than to its mean; the means come out too, and the exact
- * uncentered sums are rebuilt in float64 (PatchStatsCollector.add).
+ * The per-batch statistics graph for inputs of one spatial size: inputs `x` [N, C_in, H, W] (the layer's input) and
+ * `y` [N, C_out, H', W'] (the targets). A ones channel is concatenated to x; the k² tap slices of the result, zero-padded
+ * like the layer pads, stacked after the channel axis are the patches (im2col by data movement: cheap next to the
+ * GEMMs, where a Conv with a one-hot weight cost as much as the Gram). They become X [K, positions]; Y becomes [C_out, positions]. Both are centered on their batch means before the
+ * two GEMMs, so that float32 sums lose precision relative to the spread of the data rather than to its mean; the means
+ * come out too, and the exact uncentered sums are rebuilt in float64 (PatchStatsCollector.add).
  */
-export function patchStatsModel(layer: PatchLayer): Model {
+export function patchStatsModel(layer: PatchLayer, inputSize: readonly [number, number]): Model {
   const { cin, cout, geometry: geo } = layer;
   const [kh, kw] = checkKernel(geo);
-  const k2 = kh * kw;
-  const rows = (cin + 1) * k2;
+  const pads = resolvePads(geo, inputSize);
+  const [oh, ow] = convOutputSize({ ...geo, pads }, inputSize);
   const model = newModel(13);
   const g = model.graph;
-  const input = (name: string, channels: number) => {
+  const input = (name: string, channels: number, spatial: readonly number[]) => {
     const v = g.define(name);
-    v.type = { kind: 'tensor', elemType: DataType.FLOAT, shape: [{ param: 'N' }, { value: channels }, {}, {}] };
+    v.type = { kind: 'tensor', elemType: DataType.FLOAT, shape: [{ param: 'N' }, { value: channels }, ...spatial.map((value) => ({ value }))] };
     g.inputs.push(v);
     return v;
   };
-  const x = input('x', cin);
-  const y = input('y', cout);
+  const x = input('x', cin, inputSize);
+  const y = input('y', cout, [oh, ow]);
   const node = (op: string, inputs: Value[], attrs: Record<string, AttrInit | undefined> = {}, output?: string) =>
     g.addNode({ op, inputs, attrs, name: op.toLowerCase(), outputs: output ? [output] : undefined }).outputs[0]!;
   const i64 = (name: string, values: number[]) => g.addInitializer(name, Tensor.int64([values.length], values));
@@ -47,17 +48,18 @@ export function patchStatsModel(layer: PatchLayer): Model {
   const first = node('Slice', [x, i64('zero', [0]), i64('one', [1]), i64('channel_axis', [1])]);
   const ones = node('ConstantOfShape', [node('Shape', [first])], { value: Tensor.float32([1], [1]) });
   const augmented = node('Concat', [x, ones], { axis: 1 });
-  const unfold = new Float32Array(rows * rows);
-  for (let r = 0; r < rows; r++) unfold[r * rows + r] = 1; // row r = c·k² + κ picks channel c at tap κ
-  const spatial = { kernel_shape: [kh, kw], strides: geo.strides, dilations: geo.dilations, ...(geo.pads ? { pads: geo.pads } : { auto_pad: geo.autoPad }) };
-  const patches = node('Conv', [augmented, g.addInitializer('unfold', Tensor.float32([rows, cin + 1, kh, kw], unfold))], spatial);
+  let constants = 0;
+  const make = { op: node, ints: (values: readonly number[]) => i64(`tap_constant_${constants++}`, [...values]) };
+  const tapAxis = i64('tap_axis', [2]);
+  const taps = tapSlices(augmented, geo, pads, inputSize, [oh, ow], make).map((tap) => node('Unsqueeze', [tap, tapAxis]));
+  // [N, C+1, k², H', W'] flattens to row c·k² + κ: channel c at tap κ, a Conv weight row's layout
+  const patches = node('Concat', taps, { axis: 2 });
 
-  // [N, R, H, W] → [N, R, H·W] → [R, N, H·W] → [R, positions]
-  const perSample = i64('per_sample', [0, 0, -1]);
+  // [N, R, ...] → [N, R, H'·W'] → [R, N, H'·W'] → [R, positions]
   const perRow = i64('per_row', [0, -1]);
-  const matrix = (t: Value) => node('Reshape', [node('Transpose', [node('Reshape', [t, perSample])], { perm: [1, 0, 2] }), perRow]);
-  const xm = matrix(patches);
-  const ym = matrix(y);
+  const matrix = (t: Value, perSample: Value) => node('Reshape', [node('Transpose', [node('Reshape', [t, perSample])], { perm: [1, 0, 2] }), perRow]);
+  const xm = matrix(patches, i64('x_per_sample', [0, (cin + 1) * kh * kw, -1]));
+  const ym = matrix(y, i64('y_per_sample', [0, cout, -1]));
   const xMean = node('ReduceMean', [xm], { axes: [1], keepdims: 1 }, OUT.xMean);
   const yMean = node('ReduceMean', [ym], { axes: [1], keepdims: 1 }, OUT.yMean);
   const xc = node('Sub', [xm, xMean]);
@@ -70,31 +72,29 @@ export function patchStatsModel(layer: PatchLayer): Model {
 }
 
 /**
- * Accumulates PatchStats over batches of (x, y) pairs: one onnxruntime run of `patchStatsModel` per batch, merged in
- * float64. Memory: one batch of activations inside onnxruntime, O(size² + size·C_out) here.
+ * Accumulates PatchStats over batches of (x, y) pairs: one onnxruntime run of `patchStatsModel` per batch (a graph per
+ * input size met, usually one), merged in float64. Memory: one batch of activations inside onnxruntime,
+ * O(size² + size·C_out) here.
  */
 export class PatchStatsCollector {
   readonly stats: PatchStats;
   private readonly rows: number;
+  private readonly runners = new Map<string, Promise<Runner>>();
 
-  private constructor(
+  constructor(
     private readonly layer: PatchLayer,
-    private readonly runner: Runner,
+    private readonly options: { threads?: number } = {},
   ) {
     const [kh, kw] = checkKernel(layer.geometry);
     this.stats = emptyPatchStats(layer.cin, kh * kw, layer.cout);
     this.rows = this.stats.size - 1;
   }
 
-  static async create(layer: PatchLayer, options: { threads?: number } = {}): Promise<PatchStatsCollector> {
-    return new PatchStatsCollector(layer, await Runner.create(patchStatsModel(layer), { threads: options.threads }));
-  }
-
   /** Adds one batch: x [N, C_in, H, W] the layer's input, y [N, C_out, H', W'] its target output. */
   async add(x: FloatTensor, y: FloatTensor, where = 'layer'): Promise<void> {
     const positions = this.checkShapes(x.dims, y.dims, where);
     if (positions === 0) return;
-    const out = await this.runner.run({ x, y });
+    const out = await (await this.runnerFor(x.dims[2], x.dims[3])).run({ x, y });
     const f = (name: string) => floats(out[name], where);
     const [mx, my, cxx, cxy, cyy] = [f(OUT.xMean), f(OUT.yMean), f(OUT.xx), f(OUT.xy), f(OUT.yy)];
     const { xx, xy, yy, size, cout } = this.stats;
@@ -117,7 +117,16 @@ export class PatchStatsCollector {
   }
 
   async release(): Promise<void> {
-    await this.runner.release();
+    const runners = await Promise.all(this.runners.values());
+    this.runners.clear();
+    await Promise.all(runners.map((r) => r.release()));
+  }
+
+  private runnerFor(h: number, w: number): Promise<Runner> {
+    const key = `${h}x${w}`;
+    let runner = this.runners.get(key);
+    if (!runner) this.runners.set(key, (runner = Runner.create(patchStatsModel(this.layer, [h, w]), { threads: this.options.threads })));
+    return runner;
   }
 
   /** Positions in the batch; the layer's geometry must map x's spatial size to y's. */
@@ -144,7 +153,7 @@ export async function collectLayerStats(
   layer: PatchLayer,
   options: { threads?: number; where?: string } = {},
 ): Promise<PatchStats> {
-  const collector = await PatchStatsCollector.create(layer, options);
+  const collector = new PatchStatsCollector(layer, options);
   try {
     for await (const { x, y } of pairs) await collector.add(x, y, options.where);
   } finally {

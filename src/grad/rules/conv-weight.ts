@@ -1,4 +1,5 @@
 import type { ConvGeometry } from '../../ir/conv.js';
+import { kernelTaps, tapSlices } from '../../graph/conv-taps.js';
 import type { Value } from '../../ir/value.js';
 import type { GradContext } from '../types.js';
 import { range } from './axes.js';
@@ -71,30 +72,11 @@ function patchesWeightGrad(g: Value, x: Value, s: ConvShape, ctx: GradContext): 
   const groups = geo.group;
   const inPerGroup = channelsIn / groups;
   // One column per tap, each [N, C, 1, positions]: stacked, the patches [N, C, taps, positions].
-  const columns = shiftedInputs(x, s, ctx).map((shifted) => ctx.op('Reshape', [shifted, ctx.ints([0, 0, 1, positions])]));
+  const columns = tapSlices(x, s.geo, s.pads, s.input, s.output, ctx).map((shifted) => ctx.op('Reshape', [shifted, ctx.ints([0, 0, 1, positions])]));
   const patches = columns.length === 1 ? columns[0] : ctx.op('Concat', columns, { axis: 2 });
   const byGroup = ctx.op('Reshape', [patches, ctx.ints([0, groups, inPerGroup * columns.length, positions])]);
   const gradByGroup = ctx.op('Transpose', [ctx.op('Reshape', [g, ctx.ints([0, groups, channelsOut / groups, positions])])], { perm: [0, 1, 3, 2] });
   // [N, G, C_in/G·taps, C_out/G], summed over the batch, then laid out as the weight [C_out, C_in/G, ...kernel].
   const summed = ctx.reduceSum(ctx.op('MatMul', [byGroup, gradByGroup]), [0], false);
   return ctx.op('Reshape', [ctx.op('Transpose', [summed], { perm: [0, 2, 1] }), ctx.ints([channelsOut, inPerGroup, ...geo.kernel])]);
-}
-
-/** Per kernel tap (row-major, the weight's order), the padded input at the positions that tap reads: [N, C, ...output]. */
-function shiftedInputs(x: Value, s: ConvShape, ctx: GradContext): Value[] {
-  const { geo, pads, input, output } = s;
-  const r = input.length;
-  const spatial = range(2, 2 + r);
-  const padded = pads.some((p) => p !== 0) ? ctx.op('Pad', [x, ctx.ints([0, 0, ...pads.slice(0, r), 0, 0, ...pads.slice(r)])]) : x;
-  return kernelTaps(geo.kernel).map((tap) => {
-    const starts = tap.map((t, i) => t * geo.dilations[i]);
-    const ends = starts.map((b, i) => b + (output[i] - 1) * geo.strides[i] + 1);
-    const whole = starts.every((b, i) => b === 0 && ends[i] === input[i] + pads[i] + pads[i + r]) && geo.strides.every((st) => st === 1);
-    return whole ? padded : ctx.op('Slice', [padded, ctx.ints(starts), ctx.ints(ends), ctx.ints(spatial), ctx.ints(geo.strides)]);
-  });
-}
-
-/** Every position of a kernel, row-major (the order of the weight's trailing dims). */
-function kernelTaps(kernel: number[]): number[][] {
-  return kernel.reduce<number[][]>((acc, k) => acc.flatMap((prefix) => range(0, k).map((t) => [...prefix, t])), [[]]);
 }
