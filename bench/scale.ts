@@ -23,7 +23,7 @@ import { formatTable } from '../src/report/table.js';
 const CACHE = 'node_modules/.cache/ftm-scale';
 const IMAGES = 'fixtures/resnet20/calib';
 const IMAGENET = { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
-export const SCALE_HEADER = ['model', 'input', 'images', 'profile+plan s', 'fit s', 'refit s', 'evaluate s', 'total s', 'forward pass s', 'closed form ÷ forward', 'total ÷ forward', 'peak RSS GB'];
+export const SCALE_HEADER = ['model', 'input', 'images', 'options', 'profile+plan s', 'layer latency s', 'fit s', 'refit s', 'evaluate s', 'job s', 'wall s', 'forward pass s', 'closed form ÷ forward', 'wall ÷ forward', 'peak RSS GB'];
 
 interface Job {
   model: string;
@@ -32,6 +32,8 @@ interface Job {
   /** Calibration path and the preprocessing flags that go with it. */
   calib: string;
   flags: string[];
+  /** Options beyond the calibration: none (the defaults) or --no-distill. */
+  options: string[];
   preprocess: PreprocessOptions;
 }
 
@@ -39,11 +41,11 @@ export async function benchScale(options: { threads: number; only?: '224' | 'ser
   mkdirSync(CACHE, { recursive: true });
   execFileSync('/usr/bin/python3', ['bench/export-resnet.py', CACHE, 'resnet18', 'resnet50'], { stdio: ['ignore', 'ignore', 'inherit'] });
   const flags224 = ['--size', '224x224', '--mean', IMAGENET.mean.join(','), '--std', IMAGENET.std.join(',')];
-  const at224 = (model: string): Job => ({ model, size: 224, images: 64, calib: IMAGES, flags: flags224, preprocess: { size: [224, 224], ...IMAGENET } });
+  const at224 = (model: string): Job => ({ model, size: 224, images: 64, calib: IMAGES, flags: flags224, options: [], preprocess: { size: [224, 224], ...IMAGENET } });
   const series = await seriesArray(1024, 112);
   const jobs: Job[] = [
     ...(options.only === 'series' ? [] : [at224('resnet18'), at224('resnet50')]),
-    ...(options.only === '224' ? [] : [64, 256, 1024].map((images): Job => ({ model: 'resnet18', size: 112, images, calib: series, flags: [], preprocess: {} }))),
+    ...(options.only === '224' ? [] : [64, 256, 1024].map((images): Job => ({ model: 'resnet18', size: 112, images, calib: series, flags: [], options: ['--no-distill'], preprocess: {} }))),
   ];
   const rows: string[][] = [];
   for (const job of jobs) {
@@ -57,16 +59,21 @@ export async function benchScale(options: { threads: number; only?: '224' | 'ser
 async function runJob(job: Job, threads: number): Promise<string[]> {
   const model = join(CACHE, `${job.model}.onnx`);
   const report = join(CACHE, `${job.model}-${job.size}-${job.images}.report.json`);
-  const args = ['dist/src/cli.js', model, '--calib', job.calib, ...job.flags, '--calib-limit', String(job.images), '--target-ratio', '0.5', '--no-distill', '--threads', String(threads), '-o', join(CACHE, 'out.onnx'), '--report', report];
+  const args = ['dist/src/cli.js', model, '--calib', job.calib, ...job.flags, '--calib-limit', String(job.images), '--target-ratio', '0.5', ...job.options, '--threads', String(threads), '-o', join(CACHE, 'out.onnx'), '--report', report];
+  const t0 = performance.now();
   const run = spawnSync('/usr/bin/time', ['-v', 'node', ...args], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const wall = (performance.now() - t0) / 1000;
   if (run.status !== 0) throw new Error(`${job.model} @${job.size}, ${job.images} images: exit ${run.status}\n${run.stderr.slice(-2000)}`);
   const rss = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(run.stderr)?.[1]) / 2 ** 20;
   const { seconds: s } = JSON.parse(readFileSync(report, 'utf8')) as { seconds: Record<string, number> };
   const forward = await forwardSeconds(model, job, threads);
-  const closed = s.total - s.evaluate;
+  const latency = s['layer-latency'] ?? 0;
+  const closed = s.total - s.evaluate - latency - (s.distill ?? 0);
   const f = (x: number) => x.toFixed(1);
-  // total covers loading, planning and writing too: what is not in a stage is counted with the profile
-  return [job.model, `${job.size}×${job.size}`, String(job.images), f(s.total - s.fit - s.refit - s.evaluate), f(s.fit), f(s.refit), f(s.evaluate), f(s.total), forward.toFixed(2), (closed / forward).toFixed(1), (s.total / forward).toFixed(1), rss.toFixed(2)];
+  // the job's total covers loading, planning and writing too: what is not in a stage is counted with the profile; the
+  // wall time adds process start, model loading and the final latency timing after the job
+  const options = job.options.length ? job.options.join(' ') : 'defaults';
+  return [job.model, `${job.size}×${job.size}`, String(job.images), options, f(s.total - latency - s.fit - s.refit - s.evaluate - (s.distill ?? 0)), f(latency), f(s.fit), f(s.refit), f(s.evaluate), f(s.total), f(wall), forward.toFixed(2), (closed / forward).toFixed(1), (wall / forward).toFixed(1), rss.toFixed(2)];
 }
 
 /** One onnxruntime pass of the original over the job's images (batches of 64, after a warm-up pass). */
@@ -131,13 +138,13 @@ async function seriesArray(count: number, size: number): Promise<string> {
 
 export function scalePage(rows: string[][], threads: number): string {
   return (
-    `# Scale: torchvision ResNets, the main job without distillation\n\n` +
+    `# Scale: torchvision ResNets\n\n` +
     `Measured by \`npx tsx bench/scale.ts\` (part of \`npm run bench\`) on ${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores ` +
     `(${cpus()[0]?.model ?? '?'}), ${threads} onnxruntime threads. \`ftm-compress MODEL --calib ... --calib-limit N --target-ratio 0.5 ` +
-    `--no-distill\`: 1/8 of the images held out, FTM S=2. Models from bench/export-resnet.py (no pretrained weights; BatchNorm ` +
+    `[--no-distill]\`: at 224×224 with the default options (the cost-based distillation budget skips distillation on both models), the 112×112 series without distillation; 1/8 of the images held out, FTM S=2. Models from bench/export-resnet.py (no pretrained weights; BatchNorm ` +
     `made trained-like). 224×224: the fixture's Fashion-MNIST images resized to RGB; 112×112: the same images mirrored and shifted ` +
     `up to 1,024. forward pass = one onnxruntime pass of the original over the same images (warm, batches of 64) in the same ` +
-    `run; closed form = profile + plan + fit + classifier refit.\n\n` +
+    `run; closed form = profile + plan + fit + classifier refit (the job's time without latency timing and evaluation); wall = the whole CLI run.\n\n` +
     formatTable(SCALE_HEADER, rows) +
     '\n'
   );
