@@ -145,7 +145,7 @@ export function scalePage(rows: string[][], threads: number): string {
     `(${cpus()[0]?.model ?? '?'}), ${threads} onnxruntime threads. \`ftm-compress MODEL --calib ... --calib-limit N --target-ratio 0.5 ` +
     `[--no-distill]\`: at 224×224 with the default options (the cost-based distillation budget skips distillation on both models), the 112×112 series without distillation; 1/8 of the images held out, FTM S=2. Models from bench/export-resnet.py (no pretrained weights; BatchNorm ` +
     `made trained-like). 224×224: the fixture's Fashion-MNIST images resized to RGB; 112×112: the same images mirrored and shifted ` +
-    `up to 1,024. forward pass = one onnxruntime pass of the original over the same images (warm, batches of 64) in the same ` +
+    `up to 1,024. forward pass = one onnxruntime pass of the original over the same images (warm, batches of 64, the median of three) in the same ` +
     `run; closed form = profile + plan + fit + classifier refit (the job's time without latency timing and evaluation); wall = the whole CLI run.\n\n` +
     formatTable(SCALE_HEADER, rows) +
     '\n'
