@@ -76,7 +76,7 @@ function benchJobs(): LatencyJob[] {
 /** The manifest's models with its calibration and per-model arguments, its budgets replaced by the defaults. */
 function manifestJobs(): LatencyJob[] {
   const manifest = loadManifest();
-  const shared = dropOptions(manifest.args, { '--allow-slower': 0, '--distill-steps': 1 });
+  const shared = dropOptions(manifest.args, { '--allow-slower': 0, '--distill-steps': 1, '--threads': 1 });
   let torchvision: string | undefined;
   return manifest.models.map((entry) => {
     const size = entry.args[entry.args.indexOf('--size') + 1].split('x').map(Number);
