@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyRules, countParams, loadModel, RuleTester, type Model } from '../src/index.js';
+import { applyRules, countParams, encodeModel, inferShapes, loadModel, RuleTester, type Model } from '../src/index.js';
 import { modelWithInput, randomFloats, randomWeight } from '../test/helpers/build.js';
 import { runOnce } from '../test/helpers/ort.js';
 import { relMaxError } from '../test/helpers/reference.js';
@@ -46,5 +46,21 @@ describe('ftm-pointwise on the fixture', () => {
     expect(after.paramsAfter).toBe(after.paramsBefore);
     const feed = { input: { data: randomFloats(3 * 784, 5), dims: [3, 1, 28, 28] } };
     expect(relMaxError((await runOnce(after.model, feed)).logits, (await runOnce(before, feed)).logits)).toBeLessThan(1e-5);
+  });
+});
+
+describe('ftm-pointwise output read back', () => {
+  it('loads (the Conv checks see the computed weight\'s shape) and knows the conv\'s channels', () => {
+    // x → Conv 1×1 (6→10) → depthwise 3×3 (group 10): the depthwise conv's check needs the channels of the rewritten conv.
+    const { model, g, x } = modelWithInput(['N', 6, 7, 7]);
+    const h = g.addNode({ op: 'Conv', inputs: [x, randomWeight(g, 'w', [10, 6, 1, 1], 1), randomWeight(g, 'b', [10], 2)], name: 'conv' }).outputs[0]!;
+    const y = g.addNode({ op: 'Conv', inputs: [h, randomWeight(g, 'dw', [10, 1, 3, 3], 3)], name: 'dw', attrs: { group: 10, pads: [1, 1, 1, 1] } }).outputs[0]!;
+    y.type = { kind: 'tensor', elemType: 1 };
+    g.outputs.push(y);
+    const emitted = applyRules(model, [ftm], { layers: ['conv'], options: { ftm: { includeFirst: true } }, finalize: true }).model;
+    expect(emitted.graph.nodes.filter((n) => n.opType === 'Gather').every((n) => n.getInt('axis', 0) === 0)).toBe(true);
+    const back = loadModel(encodeModel(emitted));
+    const conv = back.graph.nodes.find((n) => n.opType === 'Conv' && !n.inputs[1]!.initializer)!;
+    expect(inferShapes(back.graph, 1).get(conv.outputs[0]!)).toEqual([1, 10, 7, 7]);
   });
 });
