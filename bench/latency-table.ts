@@ -143,7 +143,7 @@ export function latencyTable(rows: LatencyRow[]): string {
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...rows.map((r) => {
       const [b1, b32] = BATCHES.map((b) => r.retimed?.find((t) => t.batch === b));
-      const flag = (t?: { ratio: number }) => (t && t.ratio > 1 ? `**${ratio(t)}**` : ratio(t));
+      const flag = (t?: { ratio: number }) => (t && t.ratio >= 1.005 ? `**${ratio(t)}**` : ratio(t));
       return `| ${r.name} | \`${r.args.replace(/\|/g, '\\|')}\` | ${r.exit}${r.exit === 0 ? '' : ` (${r.outcome.replace(/\|/g, '\\|')})`} | ${r.achievedRatio?.toFixed(3) ?? ''} | ${ratio(r.job?.batch1)} | ${r.job?.batchN ? `${ratio(r.job.batchN)} (${r.job.batchN.batch})` : '–'} | ${flag(b1)} (${ms(b1)}) | ${flag(b32)} (${ms(b32)}) | ${r.load} |`;
     }),
   ].join('\n');
