@@ -18,6 +18,7 @@ import { loadModel, type CompressReport } from '../src/index.js';
 import type { LatencyComparison } from '../src/runtime/latency.js';
 import { calibFolder, exportTorchvision, loadManifest, modelPath, PYTHON, runMainJob } from '../test/real-models/manifest.js';
 import { compareLatency } from './latency.js';
+import { sameOptimizedGraph } from './optimized-graph.js';
 
 /** One model's job: what it runs on and with which arguments (beyond the defaults every row gets). */
 interface LatencyJob {
@@ -37,6 +38,8 @@ export interface LatencyRow {
   achievedRatio?: number;
   job?: LatencyComparison;
   retimed?: { batch: number; ratio: number; originalMs: number; compressedMs: number }[];
+  /** onnxruntime keeps the same nodes for both models after its optimizations: they differ in time only by noise. */
+  sameKernels?: boolean;
   load: string;
 }
 
@@ -124,8 +127,10 @@ export async function benchLatencyTable(names: string[] = [], onRow?: (row: Late
       load: loadavg()[0].toFixed(1),
     };
     if (existsSync(result.output)) {
-      const timed = await compareLatency(loadModel(model), loadModel(result.output), job.sample, BATCHES, threads);
+      const [original, compressed] = [loadModel(model), loadModel(result.output)];
+      const timed = await compareLatency(original, compressed, job.sample, BATCHES, threads);
       row.retimed = timed.map((t) => ({ batch: t.batch, ratio: t.b / t.a, originalMs: t.a, compressedMs: t.b }));
+      row.sameKernels = await sameOptimizedGraph(original, compressed, threads);
     }
     console.error(`${row.name}: exit ${row.exit}, ratio ${row.achievedRatio?.toFixed(3)}, re-timed ${row.retimed?.map((t) => `b${t.batch} ${t.ratio.toFixed(2)}`).join(' ')} (load ${row.load})`);
     onRow?.(row);
@@ -139,12 +144,12 @@ const ms = (r?: { originalMs: number; compressedMs: number }) => (r ? `${r.origi
 
 export function latencyTable(rows: LatencyRow[]): string {
   return [
-    '| model | options | exit | params ratio | job: batch 1 | job: batch N | re-timed batch 1 (ms) | re-timed batch 32 (ms) | load |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| model | options | exit | params ratio | job: batch 1 | job: batch N | re-timed batch 1 (ms) | re-timed batch 32 (ms) | same kernels | load |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...rows.map((r) => {
       const [b1, b32] = BATCHES.map((b) => r.retimed?.find((t) => t.batch === b));
       const flag = (t?: { ratio: number }) => (t && t.ratio >= 1.005 ? `**${ratio(t)}**` : ratio(t));
-      return `| ${r.name} | \`${r.args.replace(/\|/g, '\\|')}\` | ${r.exit}${r.exit === 0 ? '' : ` (${r.outcome.replace(/\|/g, '\\|')})`} | ${r.achievedRatio?.toFixed(3) ?? ''} | ${ratio(r.job?.batch1)} | ${r.job?.batchN ? `${ratio(r.job.batchN)} (${r.job.batchN.batch})` : '–'} | ${flag(b1)} (${ms(b1)}) | ${flag(b32)} (${ms(b32)}) | ${r.load} |`;
+      return `| ${r.name} | \`${r.args.replace(/\|/g, '\\|')}\` | ${r.exit}${r.exit === 0 ? '' : ` (${r.outcome.replace(/\|/g, '\\|')})`} | ${r.achievedRatio?.toFixed(3) ?? ''} | ${ratio(r.job?.batch1)} | ${r.job?.batchN ? `${ratio(r.job.batchN)} (${r.job.batchN.batch})` : '–'} | ${flag(b1)} (${ms(b1)}) | ${flag(b32)} (${ms(b32)}) | ${r.sameKernels === undefined ? '' : r.sameKernels ? 'yes' : 'no'} | ${r.load} |`;
     }),
   ].join('\n');
 }
