@@ -5,6 +5,7 @@ import { applyRules, loadModel } from '../src/index.js';
 import { ftm } from '../rewrites/index.js';
 import { ACCURACY_HEADER, benchAccuracy } from './accuracy.js';
 import { compareLatency } from './latency.js';
+import { benchLatencyTable, latencyTable, writeLatencyTable } from './latency-table.js';
 import { benchProfile, PROFILE_BENCH_HEADER } from './profile.js';
 import { benchScale, scalePage } from './scale.js';
 import { benchRealModels, realModelsPage } from './real-models.js';
@@ -62,6 +63,11 @@ process.stdout.write(scale);
 const real = await benchRealModels();
 process.stdout.write(realModelsPage(real.manifest, real.rows, 'npm run bench'));
 
-const text = `# Benchmarks\n\nMeasured by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores (${cpus()[0]?.model ?? '?'}).\n\n${sections.join('\n\n')}\n\nDistillation runs (\`npx tsx bench/distill.ts ...\`) are in [distill-results.md](distill-results.md); the real-model manifest's table (\`npx tsx bench/real-models.ts\`) in [real-models.md](real-models.md).\n`;
+// Every bench and manifest model through the default job, re-timed against its original: long; the table goes into bench/latency.md.
+const latencyRows = await benchLatencyTable();
+writeLatencyTable(latencyRows);
+process.stdout.write(`${latencyTable(latencyRows)}\n`);
+
+const text = `# Benchmarks\n\nMeasured by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores (${cpus()[0]?.model ?? '?'}).\n\n${sections.join('\n\n')}\n\nDistillation runs (\`npx tsx bench/distill.ts ...\`) are in [distill-results.md](distill-results.md); the real-model manifest's table (\`npx tsx bench/real-models.ts\`) in [real-models.md](real-models.md); every model's latency ratio (\`node dist/bench/latency-table.js\`) in [latency.md](latency.md).\n`;
 process.stdout.write(text);
 writeFileSync('bench/results.md', text);

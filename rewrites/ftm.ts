@@ -4,6 +4,7 @@ import { fitFtmLayer } from './ftm-fit.js';
 import { initFtmDataFree } from './ftm-init.js';
 import { channelIndices, ftmLayout, type FtmLayout } from './ftm-layout.js';
 import { readFtmParams, setFtmParams } from './ftm-params.js';
+import { ftmPointwise } from './ftm-pointwise.js';
 import { ftmStats } from './ftm-stats.js';
 
 export { readFtmParams, setFtmParams };
@@ -32,7 +33,7 @@ export const ftm = defineRule<FtmMatch, FtmOptions>({
     ops: ['Conv'],
     minOpset: 11,
     knob: { option: 's', values: [2, 3, 4, 6, 8] },
-    finalize: [foldGather],
+    finalize: [foldGather, ftmPointwise],
     stats: ftmStats,
     options: {
       s: { type: 'number', default: 2, integer: true, min: 2, description: 'ratio S: one prime map per S output channels' },

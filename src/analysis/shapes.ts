@@ -83,10 +83,12 @@ function outputShapes(node: Node, ins: Shape[]): Shape[] {
     case 'AveragePool': {
       if (!x) return [];
       const w = node.inputs[1];
-      const g = convGeometry(node, op === 'Conv' ? w?.initializer?.dims ?? w?.shape?.map(Number) : undefined);
+      // A weight computed by constant nodes (FTM's 1×1 form) has the shape inferred for it.
+      const computed = ins[1]?.every((d): d is number => typeof d === 'number') ? ins[1] : undefined;
+      const g = convGeometry(node, op === 'Conv' ? w?.initializer?.dims ?? computed ?? w?.shape?.map(Number) : undefined);
       const spatial = x.slice(2);
       const out = spatial.every((d) => d !== null) ? convOutputSize(g, spatial as number[]) : spatial.map(() => null);
-      const channels = op === 'Conv' ? (w?.initializer?.dims[0] ?? null) : x[1];
+      const channels = op === 'Conv' ? (w?.initializer?.dims[0] ?? ins[1]?.[0] ?? null) : x[1];
       return [[x[0], channels, ...out]];
     }
     case 'GlobalAveragePool':

@@ -59,7 +59,9 @@ export function inspectModel(model: Model): InspectReport {
     .filter((n) => n.isOnnxDomain && n.opType === 'Conv')
     .map((n) => {
       const w = constantTensor(n.inputs[1]);
-      const wDims = w?.dims ?? n.inputs[1]?.shape?.map((d) => (typeof d === 'number' ? d : NaN));
+      // A weight computed by constant nodes (FTM's 1×1 form) has its inferred shape; its parameters are those nodes' inputs.
+      const computed = n.inputs[1]?.producer ? shapes.get(n.inputs[1])?.map((d) => d ?? NaN) : undefined;
+      const wDims = w?.dims ?? computed ?? n.inputs[1]?.shape?.map((d) => (typeof d === 'number' ? d : NaN));
       const geo = convGeometry(n, wDims);
       const group = geo.group;
       const out = n.outputs[0] ? shapes.get(n.outputs[0]) : undefined;
@@ -76,7 +78,7 @@ export function inspectModel(model: Model): InspectReport {
         kernel: geo.kernel,
         strides: geo.strides,
         group,
-        params: (wDims?.every(Number.isFinite) ? wDims.reduce((a, b) => a * b, 1) : 0) + bias,
+        params: (!computed && wDims?.every(Number.isFinite) ? wDims.reduce((a, b) => a * b, 1) : 0) + bias,
         outputSize: spatial ?? null,
         macs,
       };

@@ -102,7 +102,7 @@ export function modelPath(entry: ManifestEntry, torchvisionDir: () => string): s
 }
 
 /** The entry's calibration folder, generated (deterministically) unless the cache already holds it. */
-export async function calibFolder(entry: ManifestEntry): Promise<string> {
+export async function calibFolder(entry: Pick<ManifestEntry, 'calib'>): Promise<string> {
   const { kind, width, height, count } = entry.calib;
   const dir = join(cacheDir(), 'calib', `${kind}-${width}x${height}-${count}-${hashOf(join(HERE, 'calib-images.ts'))}`);
   if (countImages(dir) !== count) await writeCalibImages(dir, entry.calib);
@@ -127,7 +127,7 @@ export interface JobResult {
 }
 
 /** Runs the main job on an entry as a user would: the built CLI, the manifest's arguments, output into outDir. */
-export async function runMainJob(manifest: Manifest, entry: ManifestEntry, model: string, calib: string, outDir: string): Promise<JobResult> {
+export async function runMainJob(manifest: Pick<Manifest, 'args'>, entry: Pick<ManifestEntry, 'name' | 'args'>, model: string, calib: string, outDir: string): Promise<JobResult> {
   mkdirSync(outDir, { recursive: true });
   const output = join(outDir, `${entry.name}.ftm.onnx`);
   const reportPath = join(outDir, `${entry.name}.report.json`);
