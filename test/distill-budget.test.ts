@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { convMacsPerSample } from '../src/analysis/conv-macs.js';
 import { DEFAULT_DISTILL_WORK, defaultDistillBudget } from '../src/distill/budget.js';
 import { DEFAULT_DISTILL_STEPS } from '../src/distill/distill.js';
+import { DataType } from '../src/ir/dtype.js';
 import { loadModel } from '../src/index.js';
 import { modelWithInput, randomWeight } from './helpers/build.js';
 
@@ -22,9 +23,11 @@ describe('the cost of a model, in Conv MACs per sample', () => {
   });
 
   it('is unknown (null) when a convolution\'s size cannot be propagated', () => {
+    // a weight fed at run time with no declared shape: neither its channels nor its kernel are known
     const { model, g, x } = modelWithInput(['N', 3, 8, 8]);
-    const w = g.addNode({ op: 'Identity', inputs: [randomWeight(g, 'w', [8, 3, 3, 3], 1)] }).outputs[0]!;
-    w.shape = undefined;
+    const w = g.define('w');
+    w.type = { kind: 'tensor', elemType: DataType.FLOAT };
+    g.inputs.push(w);
     g.outputs.push(g.addNode({ op: 'Conv', inputs: [x, w] }).outputs[0]!);
     expect(convMacsPerSample(model.graph, 'x', [3, 8, 8])).toBeNull();
   });
