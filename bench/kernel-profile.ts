@@ -28,27 +28,19 @@ if (!sample?.every((d): d is number => typeof d === 'number' && d > 0)) throw ne
 const batch = Number(values.batch);
 const runs = Number(values.runs);
 const prefix = join(tmpdir(), `ftm-kernel-profile-${process.pid}`);
-const session = await ort.InferenceSession.create(modelPath, {
+const options: ort.InferenceSession.SessionOptions = {
   intraOpNumThreads: Number(values.threads ?? availableParallelism()),
   interOpNumThreads: 1,
   executionMode: 'sequential',
   graphOptimizationLevel: 'all',
   logSeverityLevel: 4,
-  ...(values.optimized ? { optimizedModelFilePath: values.optimized } : {}),
-});
+};
+const session = await ort.InferenceSession.create(modelPath, { ...options, ...(values.optimized ? { optimizedModelFilePath: values.optimized } : {}) });
 const dims = [batch, ...sample];
 const feeds = { [input.name]: new ort.Tensor('float32', new Float32Array(dims.reduce((a, b) => a * b, 1)).map((_, i) => Math.sin(i)), dims) };
 for (let i = 0; i < 5; i++) await session.run(feeds);
 // The profiler starts with the session in onnxruntime-node; a second session on the same bytes records the timed runs.
-const profiled = await ort.InferenceSession.create(modelPath, {
-  intraOpNumThreads: Number(values.threads ?? availableParallelism()),
-  interOpNumThreads: 1,
-  executionMode: 'sequential',
-  graphOptimizationLevel: 'all',
-  logSeverityLevel: 4,
-  enableProfiling: true,
-  profileFilePrefix: prefix,
-});
+const profiled = await ort.InferenceSession.create(modelPath, { ...options, enableProfiling: true, profileFilePrefix: prefix });
 for (let i = 0; i < 5; i++) await profiled.run(feeds);
 const t0 = performance.now();
 for (let i = 0; i < runs; i++) await profiled.run(feeds);
