@@ -202,7 +202,8 @@ async function timeBoth(model: Model, compressed: Model, calib: CalibrationSet, 
   const slower = slowerBatches(first);
   if (args.maxLatencyRatio !== undefined || args.allowSlower || !slower.length) return first;
   const at = slower.map((l) => `${l.ratio.toFixed(2)}× at batch ${l.batch}`).join(', ');
-  process.stderr.write(`ftm-compress: warning: the compressed model timed ${at} the original's time; timing both again, ${CONFIRM_SECONDS} s each, before judging\n`);
+  // progress, not a verdict (a model still slower fails the job with its own error): --quiet leaves it out
+  if (!args.quiet) process.stderr.write(`ftm-compress: warning: the compressed model timed ${at} the original's time; timing both again, ${CONFIRM_SECONDS} s each, before judging\n`);
   return compareLatency(model, compressed, calib, { ...options, seconds: CONFIRM_SECONDS });
 }
 
