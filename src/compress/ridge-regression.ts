@@ -42,7 +42,8 @@ export function ridgeRegressions(s: Samples, train: readonly number[], ridges: r
     return { weight, bias };
   };
   if (r >= f) {
-    const solutions = new Map(ridges.map((ridge) => [ridge, solve(gram(xc, r, f, true), product(xc, yc, r, f, k), f, ridge, trace)]));
+    const [xtx, xty] = [gram(xc, r, f, true), product(xc, yc, r, f, k)];
+    const solutions = new Map(ridges.map((ridge) => [ridge, solve(xtx, xty, f, ridge, trace)]));
     const fit = (ridge: number) => affine((o, i) => solutions.get(ridge)![i * k + o]);
     return { fit, predict: (rows) => ridges.map((ridge) => predictAffine(s, rows, fit(ridge))) };
   }
