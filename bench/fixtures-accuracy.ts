@@ -4,7 +4,7 @@
  * ratio-free baseline. Top-1 on the full 10k Fashion-MNIST test set. Run from the repository root:
  *
  *   npx tsx bench/fixtures-accuracy.ts [--fixtures resnet20,vgg,mobilenetv2] [--ratios 0.21,0.3,0.5]
- *     [--rules ftm,lowrank,prune,int8] [--seeds 0,1,2] [--threads 2]
+ *     [--rules mixed,ftm,lowrank,prune,int8] [--seeds 0,1,2] [--threads 2]
  *
  * Each seed draws 256 images (`--calib-limit 256 --seed S`) from a pool of 1,024 Fashion-MNIST training images (a
  * seeded sample written once as PNGs to a cache folder), so seeds see different calibration sets; the committed
@@ -24,6 +24,7 @@ import { parseArgs } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import sharp from 'sharp';
 import { builtinRules } from '../rewrites/index.js';
+import { MIXED, MIXED_RULES } from '../src/commands/rule-options.js';
 import { sampleIndices } from '../src/calib/random.js';
 import { compressModel, loadCalibration, loadModel, readPreprocessFile, type Model } from '../src/index.js';
 import { formatTable } from '../src/report/table.js';
@@ -32,7 +33,7 @@ import { quantizeWeightsInt8 } from './int8.js';
 import { top1 } from './top1.js';
 
 export const FIXTURES = ['resnet20', 'vgg', 'mobilenetv2'];
-const RULES = ['ftm', 'lowrank', 'prune', 'int8'];
+const RULES = [MIXED, 'ftm', 'lowrank', 'prune', 'int8'];
 const RESULTS_JSON = 'bench/fixtures-accuracy.json';
 const RESULTS_MD = 'bench/fixtures-accuracy.md';
 const TRAIN_IMAGES = '/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz';
@@ -113,7 +114,7 @@ export async function benchFixturesAccuracy(options: FixturesBenchOptions = {}):
         for (const rule of rules.filter((r) => r !== 'int8')) {
           await record(rule, target, seed, async () => {
             const calib = await loadCalibration(pool, model, { ...preprocess, limit: CALIB_COUNT, seed });
-            const { model: small, report } = await compressModel(model, calib, { targetRatio: target, rule: builtinRules[rule], bestEffort: true, threads, seed });
+            const { model: small, report } = await compressModel(model, calib, { targetRatio: target, rule: rule === MIXED ? MIXED_RULES.map((r) => builtinRules[r]) : builtinRules[rule], bestEffort: true, threads, seed });
             return { model: small, ratio: report.achievedRatio };
           });
         }

@@ -22,7 +22,7 @@ import type { CalibrationSet } from '../calib/types.js';
 import type { Model } from '../ir/model.js';
 import { calibrationFromArgs, withCalibOptions, type CalibArgs } from './calib-options.js';
 import { progressReporter, type Progress } from './progress.js';
-import { ruleOptionsFromArgs, tunableRules, withRuleOptions, type RuleArgs } from './rule-options.js';
+import { MIXED, MIXED_RULES, ruleOptionsFromArgs, tunableRules, withRuleOptions, type RuleArgs } from './rule-options.js';
 
 interface CompressArgs extends CalibArgs, RuleArgs {
   model: string;
@@ -67,7 +67,7 @@ export const compressCommand: CommandModule<object, CompressArgs> = {
       withRuleOptions(y, `default: the smallest of ${ftm.meta.knob!.values.join(', ')} that reaches the target`)
         .positional('model', { type: 'string', demandOption: true, describe: 'ONNX model file' })
         .option('target-ratio', { type: 'number', demandOption: true, describe: 'compressed parameters / original parameters, in (0, 1]' })
-        .option('rule', { type: 'string', default: 'ftm', choices: tunableRules(), describe: 'how layers are rewritten (the built-in rules with a knob the planner turns to reach the target)' })
+        .option('rule', { type: 'string', default: 'ftm', choices: [...tunableRules(), MIXED], describe: `how layers are rewritten: a built-in rule with a knob the planner turns to reach the target, or ${MIXED}: per layer, the setting of ${MIXED_RULES.join(' or ')} with the least fit error for the parameters it saves` })
         .option('include', { type: 'string', array: true, describe: 'only these layers may be rewritten (node names)' })
         .option('exclude', { type: 'string', array: true, describe: 'never rewrite these layers' })
         .option('best-effort', { type: 'boolean', default: false, describe: 'accept the closest reachable ratio when the target cannot be reached' })
@@ -98,9 +98,11 @@ export const compressCommand: CommandModule<object, CompressArgs> = {
     ) as unknown as Argv<CompressArgs>,
   handler: async (args) => {
     checkLatencyArgs(args);
-    const rule = builtinRules[args.rule];
     const ruleOptions = ruleOptionsFromArgs(args);
-    resolveOptions(rule, ruleOptions); // a bad option is refused before any work
+    const rule = args.rule === MIXED ? MIXED_RULES.map((name) => builtinRules[name]) : builtinRules[args.rule];
+    // A bad option is refused before any work.
+    if (!Array.isArray(rule)) resolveOptions(rule, ruleOptions);
+    else if (Object.keys(ruleOptions).length) throw ftmError('E_USAGE', `--rule ${MIXED} chooses each layer's options itself; found ${Object.keys(ruleOptions).join(', ')} set (give --rule ftm or lowrank to set them)`);
     const model = loadModel(args.model);
     const outputShape = model.graph.outputs[0]?.shape;
     if (args.minAgreement !== undefined && outputShape && outputShape.length !== 2) {

@@ -17,6 +17,11 @@ const optionList = () =>
     .map((r) => `${r.name}: ${Object.keys(r.meta.options).join(', ')}`)
     .join('; ');
 
+/** `--rule mixed`: a plan that chooses per layer among these rules' settings (planMixed). Prune is not among them: it
+ * rewrites a layer together with its consumers, so its choices are not one layer's. */
+export const MIXED = 'mixed';
+export const MIXED_RULES = ['ftm', 'lowrank'];
+
 /** The built-in rules a planner can turn to a target size: those with a knob. */
 export const tunableRules = (): string[] => Object.values(builtinRules).filter((r) => r.meta.knob).map((r) => r.name);
 

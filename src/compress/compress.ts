@@ -10,15 +10,18 @@ import { fitSequential } from '../fit/sequential.js';
 import { intakeModel, type IntakeReport } from '../intake/intake.js';
 import type { Model } from '../ir/model.js';
 import { timeLayerRewrites } from '../plan/layer-latency.js';
-import { OBJECTIVES, slowerBatches, verdictEdge, type LayerTiming, type Objective } from '../plan/latency-verdict.js';
+import { judgeLatency, leftOutForLatency, OBJECTIVES, SLOWER, slowerBatches, verdictEdge, type LayerTiming, type Objective } from '../plan/latency-verdict.js';
 import { compareLatency, MAX_LATENCY_BATCH, type LatencyComparison } from '../runtime/latency.js';
 import { planRewrites, planWithLatency, type Plan } from '../plan/plan.js';
 import { DEFAULT_THRESHOLD, layerReport } from '../profile/layer-report.js';
 import { profileLayers, type ModelProfile } from '../profile/profile-layers.js';
 import { decibels } from '../profile/report.js';
-import { ruleStats } from '../profile/rule-stats.js';
+import { assignedStats } from '../profile/rule-stats.js';
+import { assignmentGroups, planAssignments } from '../plan/assignments.js';
+import { measureLayerChoices } from '../plan/layer-choices.js';
+import { planMixed, type MixedCandidate, type MixedPlanOptions } from '../plan/mixed-plan.js';
 import { mapLayer, similarityMap, type SimilarityMap } from '../profile/similarity-map.js';
-import { applyRules, finalizeRules, type RewriteRecord } from '../rewrite/driver.js';
+import { applyRules, finalizeRules, type LayerAssignment, type RewriteRecord } from '../rewrite/driver.js';
 import { resolveOptions } from '../rewrite/options.js';
 import type { AnyRule } from '../rewrite/rule.js';
 import { measureAgreement, MIN_RELIABLE_SAMPLES, type OutputAgreement } from './agreement.js';
@@ -28,8 +31,9 @@ import { splitCalibration } from './split.js';
 
 export interface CompressOptions {
   targetRatio: number;
-  /** The rewrite rule (e.g. `ftm` from 'ftm-compress/rewrites'). */
-  rule: AnyRule;
+  /** The rewrite rule (e.g. `ftm` from 'ftm-compress/rewrites'), or several for a mixed plan: each layer is then
+   * rewritten by the rule and setting of its knob that the measured fit errors choose (planMixed). */
+  rule: AnyRule | readonly AnyRule[];
   /** Options of the rule; setting its knob (FTM: s) fixes it instead of letting the planner choose. */
   ruleOptions?: Record<string, unknown>;
   include?: string[];
@@ -65,7 +69,7 @@ export interface CompressOptions {
   similarity?: true | string;
 }
 
-export type Stage = 'profile' | 'layer-latency' | 'fit' | 'refit' | 'distill' | 'evaluate';
+export type Stage = 'profile' | 'trial-fit' | 'layer-latency' | 'fit' | 'refit' | 'distill' | 'evaluate';
 
 /** What compressModel passes on to distill: its threads, seed and progress come from CompressOptions. */
 export type CompressDistillOptions = Omit<DistillOptions, 'threads' | 'seed' | 'onProgress' | 'output'>;
@@ -90,6 +94,9 @@ export interface LayerSummary {
   rewritten: boolean;
   reason?: string;
   redundancy: number | null;
+  /** For a rewritten layer: the rule and its options there (in a mixed plan they differ from layer to layer). */
+  rule?: string;
+  ruleOptions?: Record<string, unknown>;
   paramsBefore: number;
   paramsAfter: number;
   errorBefore?: number;
@@ -97,7 +104,9 @@ export interface LayerSummary {
 }
 
 export interface CompressReport {
+  /** The rule's name; for a mixed plan, the rules' names joined by "+". */
   rule: string;
+  /** The rule's options (the planned setting of its knob); empty for a mixed plan, whose options are per layer. */
   ruleOptions: Record<string, unknown>;
   targetRatio: number;
   achievedRatio: number;
@@ -146,11 +155,12 @@ export async function compressModel(original: Model, calib: CalibrationSet, opti
   }
   const { model, report: intake } = intakeModel(original);
   if (options.distill) checkDistillOptions(options.distill);
-  resolveOptions(options.rule, options.ruleOptions ?? {}); // a bad rule option is refused before profiling
+  const rules: readonly AnyRule[] = isRuleList(options.rule) ? options.rule : [options.rule];
+  const mixed = isRuleList(options.rule);
+  checkRuleChoice(options, rules);
   const threads = options.threads ?? availableParallelism();
   const batchSize = options.batchSize ?? 64;
-  const rule = options.rule;
-  const seconds = { profile: 0, 'layer-latency': 0, fit: 0, refit: 0, distill: 0, evaluate: 0, total: 0 };
+  const seconds = { profile: 0, 'trial-fit': 0, 'layer-latency': 0, fit: 0, refit: 0, distill: 0, evaluate: 0, total: 0 };
   const timed = async <T>(stage: Stage, f: () => Promise<T>): Promise<T> => {
     const t0 = performance.now();
     options.onProgress?.(stage, 0);
@@ -165,20 +175,34 @@ export async function compressModel(original: Model, calib: CalibrationSet, opti
   const profile = await timed('profile', () => profileLayers(model, fitSet, { threads, batchSize, onProgress: (p) => options.onProgress?.('profile', p.samples / p.total) }));
   const summaries = profile.layers.map((l) => ({ layer: l.layer, score: decibels(l.score)!, params: l.params }));
   const scores = Object.fromEntries(summaries.map((l) => [l.layer, l.score]));
-  // Parameter counts and times do not depend on the statistics (FTM: the grouping), so plan without them.
-  const planOptions = { targetRatio: options.targetRatio, include: options.include, exclude: options.exclude, bestEffort: options.bestEffort, ruleOptions: options.ruleOptions, scores, paramsBefore: intake.params.before };
+  const latencyRun = { threads, batchSize: Math.min(batchSize, MAX_LATENCY_BATCH) };
   const objective = options.objective ?? 'params';
-  const { draftLatency, ...plan }: Plan & { draftLatency?: LatencyComparison } = options.allowSlower
-    ? planRewrites(model, rule, planOptions)
-    : await timed('layer-latency', async () => {
-        const draft = objective === 'params' ? await draftIfNotSlower(model, rule, planRewrites(model, rule, planOptions), fitSet, { threads, batchSize: Math.min(batchSize, MAX_LATENCY_BATCH) }) : undefined;
-        // Batch 1 only: a layer's run at a larger batch lasts milliseconds, and on a shared machine its median over an
-        // affordable number of runs swings many times over (bench/latency.md); the whole model is timed at both after.
-        return draft ?? planWithLatency(model, rule, { ...planOptions, objective }, (layers, ruleOptions) => timeLayerRewrites(model, rule, layers, ruleOptions, { threads, edges: [verdictEdge(objective)] }));
-      });
-  const chosen = plan.layers.filter((l) => l.rewrite).map((l) => l.layer);
-  const stats = ruleStats(rule, profile.layers, plan.ruleOptions, chosen);
-  const rewritten = applyRules(model, [rule], { layers: chosen, options: { [rule.name]: plan.ruleOptions }, stats });
+  let planned: Plan & { draftLatency?: LatencyComparison };
+  if (mixed) {
+    const candidates = await timed('trial-fit', () =>
+      measureLayerChoices(model, rules, profile.layers, fitSet, { include: options.include, exclude: options.exclude, threads, batchSize, onProgress: (done, all) => options.onProgress?.('trial-fit', done / all) }),
+    );
+    const mixedOptions = { targetRatio: options.targetRatio, bestEffort: options.bestEffort, total: countParams(model.graph), reference: intake.params.before };
+    const plan = planMixed(candidates, mixedOptions);
+    planned = options.allowSlower ? plan : await timed('layer-latency', async () => (await draftIfNotSlower(model, rules, plan, fitSet, latencyRun)) ?? withoutSlowerLayers(model, rules, plan, candidates, mixedOptions, threads));
+  } else {
+    const rule = rules[0];
+    // Parameter counts and times do not depend on the statistics (FTM: the grouping), so plan without them.
+    const planOptions = { targetRatio: options.targetRatio, include: options.include, exclude: options.exclude, bestEffort: options.bestEffort, ruleOptions: options.ruleOptions, scores, paramsBefore: intake.params.before };
+    planned = options.allowSlower
+      ? planRewrites(model, rule, planOptions)
+      : await timed('layer-latency', async () => {
+          const draft = objective === 'params' ? await draftIfNotSlower(model, rules, planRewrites(model, rule, planOptions), fitSet, latencyRun) : undefined;
+          // Batch 1 only: a layer's run at a larger batch lasts milliseconds, and on a shared machine its median over an
+          // affordable number of runs swings many times over (bench/latency.md); the whole model is timed at both after.
+          return draft ?? planWithLatency(model, rule, { ...planOptions, objective }, (layers, ruleOptions) => timeLayerRewrites(model, rule, layers, ruleOptions, { threads, edges: [verdictEdge(objective)] }));
+        });
+  }
+  const { draftLatency, ...plan } = planned;
+  const assignments = planAssignments(plan, rules[0]);
+  const chosen = Object.keys(assignments);
+  const stats = assignedStats(rules, profile.layers, assignments);
+  const rewritten = applyRules(model, [...rules], { assignments, stats });
   const student = rewritten.model;
   const fit = chosen.length
     ? await timed('fit', () =>
@@ -199,7 +223,7 @@ export async function compressModel(original: Model, calib: CalibrationSet, opti
         ? skip('distillation', budget.skipped, options)
         : await timed('distill', () => optionalStage('distillation', options, () => distillStudent(model, student, rewritten.records, { train: fitSet, validation, heldOut }, options, budget.steps)));
   // The rule's clean-ups (FTM: folding channel reorders) run only now: fitting needs each rewrite's own outputs.
-  const final = finalizeRules(student, [rule]).model;
+  const final = finalizeRules(student, [...rules]).model;
   const agreement = await timed('evaluate', () => measureAgreement(model, final, heldOut, { threads, batchSize }));
   refuseNonFinite(agreement, fitSet.count, heldOut.count, model.path);
   // Counted on the emitted model: the rule's finalize and intake's conversions change what the file holds.
@@ -208,14 +232,14 @@ export async function compressModel(original: Model, calib: CalibrationSet, opti
   return {
     model: final,
     report: {
-      rule: rule.name,
+      rule: rules.map((r) => r.name).join('+'),
       ruleOptions: plan.ruleOptions,
       targetRatio: options.targetRatio,
       achievedRatio: paramsAfter / plan.paramsBefore,
       paramsBefore: plan.paramsBefore,
       paramsAfter,
       samples: { fit: fitSet.count, validation: validation.count, heldOut: heldOut.count },
-      layers: layerSummaries(plan, rewritten.records, summaries, fit?.layers ?? []),
+      layers: layerSummaries(plan, assignments, rewritten.records, summaries, fit?.layers ?? []),
       objective,
       ...(draftLatency ? { draftLatency } : {}),
       ...(plan.latency ? { layerLatency: plan.latency } : {}),
@@ -223,7 +247,7 @@ export async function compressModel(original: Model, calib: CalibrationSet, opti
       ...(distilled ? { distill: distilled } : {}),
       agreement,
       agreementReliable: heldOut.count >= MIN_RELIABLE_SAMPLES,
-      ...(options.similarity ? { similarity: chosenSimilarity(model, profile, rule, plan.ruleOptions, options.similarity, chosen) } : {}),
+      ...(options.similarity ? { similarity: chosenSimilarity(model, profile, rules, assignments, options.similarity) } : {}),
       intake,
       seconds,
     },
@@ -271,12 +295,28 @@ async function optionalStage<T>(name: string, options: CompressOptions, run: () 
  * decides for all layers: timings of single layers swing far more on a loaded machine (a 3×3 conv of the fixture
  * timed 0.69× in one run and 1.45× in another), and each would be a chance for the same inputs to give another model.
  */
-async function draftIfNotSlower(model: Model, rule: AnyRule, plan: Plan, calib: CalibrationSet, latency: { threads: number; batchSize: number }): Promise<(Plan & { draftLatency: LatencyComparison }) | undefined> {
-  const chosen = plan.layers.filter((l) => l.rewrite).map((l) => l.layer);
-  if (!chosen.length) return undefined;
-  const draft = applyRules(model, [rule], { layers: chosen, options: { [rule.name]: plan.ruleOptions }, finalize: true }).model;
+async function draftIfNotSlower(model: Model, rules: readonly AnyRule[], plan: Plan, calib: CalibrationSet, latency: { threads: number; batchSize: number }): Promise<(Plan & { draftLatency: LatencyComparison }) | undefined> {
+  const assignments = planAssignments(plan, rules[0]);
+  if (!Object.keys(assignments).length) return undefined;
+  const draft = applyRules(model, [...rules], { assignments, finalize: true }).model;
   const timing = await compareLatency(model, draft, calib, latency);
   return slowerBatches(timing).length ? undefined : { ...plan, draftLatency: timing };
+}
+
+/**
+ * A mixed plan whose draft was timed slower: each chosen layer is timed alone against its rewrite at its setting, and
+ * the layers whose rewrite is slower are planned again without any choice (what planWithLatency does for one rule).
+ */
+async function withoutSlowerLayers(model: Model, rules: readonly AnyRule[], plan: Plan, candidates: readonly MixedCandidate[], options: MixedPlanOptions, threads: number): Promise<Plan> {
+  const timings: LayerTiming[] = [];
+  for (const { rule, options: ruleOptions, layers } of assignmentGroups(planAssignments(plan, rules[0]), rules)) {
+    timings.push(...(await timeLayerRewrites(model, rule, layers, ruleOptions, { threads, edges: [verdictEdge('params')] })));
+  }
+  const judged = plan.layers.map((l) => ({ ...l }));
+  judgeLatency(judged, timings, 'params');
+  const slower = new Set(judged.filter((l) => leftOutForLatency(l.reason)).map((l) => l.layer));
+  const replanned = planMixed(candidates.map((c) => (slower.has(c.layer) ? { layer: c.layer, choices: [], reason: SLOWER } : c)), options);
+  return { ...replanned, objective: 'params', latency: timings };
 }
 
 /**
@@ -289,12 +329,26 @@ function distillBudget(model: Model, fitSet: CalibrationSet, settings: CompressD
   return defaultDistillBudget(convMacsPerSample(model.graph, fitSet.inputName, fitSet.sampleShape), batch);
 }
 
+const isRuleList = (rule: CompressOptions['rule']): rule is readonly AnyRule[] => Array.isArray(rule);
+
+/** A bad rule option is refused before profiling; a mixed plan chooses each layer's options itself, on parameters. */
+function checkRuleChoice(options: CompressOptions, rules: readonly AnyRule[]): void {
+  if (!isRuleList(options.rule)) {
+    resolveOptions(options.rule, options.ruleOptions ?? {});
+    return;
+  }
+  if (!rules.length) throw ftmError('E_USAGE', 'expected at least one rule for the mixed plan, found none');
+  const given = Object.keys(options.ruleOptions ?? {});
+  if (given.length) throw ftmError('E_USAGE', `the mixed plan chooses each layer's rule options itself; found ${given.join(', ')} set (give a single rule to set them)`);
+  if (options.objective && options.objective !== 'params') throw ftmError('E_USAGE', `the mixed plan plans on parameters (objective "params"), found "${options.objective}"`);
+}
+
 function skip(name: string, reason: string, options: CompressOptions): { skipped: string } {
   options.onWarning?.(`${name} skipped: ${reason}`);
   return { skipped: reason };
 }
 
-function layerSummaries(plan: Plan, records: readonly RewriteRecord[], profiled: { layer: string; score: number; params: number }[], fitted: { layer: string; errorBefore: number; errorAfter: number }[]): LayerSummary[] {
+function layerSummaries(plan: Plan, assignments: Record<string, LayerAssignment>, records: readonly RewriteRecord[], profiled: { layer: string; score: number; params: number }[], fitted: { layer: string; errorBefore: number; errorAfter: number }[]): LayerSummary[] {
   // What the driver did, not what the plan meant: a rewrite the plan chose can still be declined with the profile's
   // statistics or refused, and the summary must describe the emitted model.
   const notApplied = new Map(records.filter((r) => r.status !== 'fired').map((r) => [r.node, `${r.status}: ${r.reason ?? ''}`]));
@@ -315,6 +369,7 @@ function layerSummaries(plan: Plan, records: readonly RewriteRecord[], profiled:
       rewritten: applied,
       ...(reason ? { reason } : {}),
       redundancy: redundancy.get(l.layer) ?? null,
+      ...(applied ? { rule: assignments[l.layer].rule, ruleOptions: assignments[l.layer].options } : {}),
       paramsBefore: before,
       paramsAfter: applied ? before - l.removed + l.added : before,
       ...(fit ? { errorBefore: fit.errorBefore, errorAfter: fit.errorAfter } : {}),
@@ -322,10 +377,14 @@ function layerSummaries(plan: Plan, records: readonly RewriteRecord[], profiled:
   });
 }
 
-/** The similarity map of the layer asked for, with the grouping the rule's stats hook gives at the planned options. */
-function chosenSimilarity(model: Model, profile: ModelProfile, rule: AnyRule, ruleOptions: Record<string, unknown>, wanted: true | string, rewritten: readonly string[]): SimilarityMap | undefined {
-  const layer = mapLayer(profile.layers, wanted === true ? undefined : wanted, (l) => rewritten.includes(l.layer));
-  return layer && similarityMap(layerReport(model, layer, rule, ruleOptions, DEFAULT_THRESHOLD));
+/** The similarity map of the layer asked for, with the grouping its rule's stats hook gives at its planned options
+ * (a layer not rewritten: the first rule's defaults). */
+function chosenSimilarity(model: Model, profile: ModelProfile, rules: readonly AnyRule[], assignments: Record<string, LayerAssignment>, wanted: true | string): SimilarityMap | undefined {
+  const layer = mapLayer(profile.layers, wanted === true ? undefined : wanted, (l) => l.layer in assignments);
+  if (!layer) return undefined;
+  const assigned = assignments[layer.layer];
+  const rule = rules.find((r) => r.name === assigned?.rule) ?? rules[0];
+  return similarityMap(layerReport(model, layer, rule, assigned?.options ?? {}, DEFAULT_THRESHOLD));
 }
 
 /**

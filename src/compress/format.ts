@@ -12,7 +12,7 @@ const num = (x: number | null | undefined, digits = 3) => (x === null || x === u
 export function formatCompressReport(r: CompressReport & { latency?: LatencyComparison }): string {
   const rows = r.layers.map((l) => [
     l.layer,
-    l.rewritten ? 'rewritten' : (l.reason ?? 'kept'),
+    l.rewritten ? `rewritten${l.rule ? ` (${[l.rule, ...Object.entries(l.ruleOptions ?? {}).map(([k, v]) => `${k}=${v}`)].join(' ')})` : ''}` : (l.reason ?? 'kept'),
     formatCount(l.paramsBefore),
     formatCount(l.paramsAfter),
     num(l.redundancy, 1),
@@ -54,7 +54,7 @@ export function formatCompressReport(r: CompressReport & { latency?: LatencyComp
   }
   if (r.latency) lines.push(formatLatency(r.latency));
   const s = r.seconds;
-  lines.push(`time ${s.total.toFixed(1)} s (profile ${s.profile.toFixed(1)}, layer latency ${s['layer-latency'].toFixed(1)}, fit ${s.fit.toFixed(1)}, refit ${s.refit.toFixed(1)}, distill ${s.distill.toFixed(1)}, evaluate ${s.evaluate.toFixed(1)}); fitted on ${r.samples.fit} samples`);
+  lines.push(`time ${s.total.toFixed(1)} s (profile ${s.profile.toFixed(1)}, ${s['trial-fit'] ? `trial fits ${s['trial-fit'].toFixed(1)}, ` : ''}layer latency ${s['layer-latency'].toFixed(1)}, fit ${s.fit.toFixed(1)}, refit ${s.refit.toFixed(1)}, distill ${s.distill.toFixed(1)}, evaluate ${s.evaluate.toFixed(1)}); fitted on ${r.samples.fit} samples`);
   return lines.join('\n');
 }
 

@@ -48,6 +48,10 @@ export interface PlannedLayer {
   reason?: string;
   /** The rewrite's median time over the layer's, the worst of the batch sizes timed (when it was timed). */
   latencyRatio?: number;
+  /** In a mixed plan (planMixed): the rule that rewrites the layer, its options there, and the fit error it was chosen by. */
+  rule?: string;
+  ruleOptions?: Record<string, unknown>;
+  fitError?: number;
 }
 
 export interface Plan {

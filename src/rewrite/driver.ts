@@ -17,6 +17,9 @@ export interface ApplyOptions {
   layers?: string[];
   /** Options per rule name; unset options take the rule's defaults. */
   options?: Record<string, Record<string, unknown>>;
+  /** A mixed plan: for each node to rewrite (by key), the rule that rewrites it and that layer's own options (over the
+   * rule's `options`). Takes the place of `layers`: nodes not listed are not rewritten. */
+  assignments?: Record<string, LayerAssignment>;
   /** Calibration statistics per node name (e.g. the profiler's channel groups). */
   stats?: Record<string, LayerStats>;
   /**
@@ -26,6 +29,12 @@ export interface ApplyOptions {
    * as the rule set them, before the clean-ups folded anything into them.
    */
   finalize?: boolean;
+}
+
+/** Which rule rewrites a layer, and with what options of its own. */
+export interface LayerAssignment {
+  rule: string;
+  options?: Record<string, unknown>;
 }
 
 /** fired: rewritten; declined: the rule does not apply (reason); refused: the driver would not apply it (reason);
@@ -62,21 +71,27 @@ export function applyRules(model: Model, rules: AnyRule[], options: ApplyOptions
   const graph = copy.graph;
   const records: RewriteRecord[] = [];
   const paramsBefore = countParams(graph);
-  const wanted = options.layers && new Set(options.layers);
+  const assigned = options.assignments;
+  const wanted = assigned ? new Set(Object.keys(assigned)) : options.layers && new Set(options.layers);
   if (wanted) checkLayersExist(copy, wanted);
   const resolved = resolveAllOptions(rules, options.options ?? {});
+  if (assigned) checkAssignedRules(assigned, rules);
   const consumedBy = new Map<Node, string>();
   const replacedBy = new Map<Value, Value>();
   for (const [i, rule] of rules.entries()) {
     const ruleOptions = resolved[i];
-    const targets = graph.nodes.filter((n) => (wanted ? wanted.has(nodeKey(n)) : n.isOnnxDomain && rule.meta.ops.includes(n.opType)));
+    const targets = graph.nodes.filter((n) =>
+      assigned ? assigned[nodeKey(n)]?.rule === rule.name : wanted ? wanted.has(nodeKey(n)) : n.isOnnxDomain && rule.meta.ops.includes(n.opType),
+    );
     for (const node of targets) {
       const by = consumedBy.get(node);
       if (by) {
         records.push({ rule: rule.name, node: nodeKey(node), status: 'skipped', reason: `already replaced by the rewrite at ${by}` });
         continue;
       }
-      const ctx: RuleContext<Record<string, unknown>> = { model: copy, graph, options: ruleOptions, stats: options.stats?.[nodeKey(node)] };
+      const own = assigned?.[nodeKey(node)]?.options;
+      const layerOptions = own ? resolveOptions(rule, { ...options.options?.[rule.name], ...own }) : ruleOptions;
+      const ctx: RuleContext<Record<string, unknown>> = { model: copy, graph, options: layerOptions, stats: options.stats?.[nodeKey(node)] };
       const { record, consumed } = applyAt(rule, node, ctx, replacedBy);
       for (const n of consumed) consumedBy.set(n, `${record.node} (${rule.name})`);
       records.push(record);
@@ -185,6 +200,15 @@ function resolveAllOptions(rules: AnyRule[], given: Record<string, Record<string
   const stray = Object.keys(given).filter((n) => !names.has(n));
   if (stray.length) throw ftmError('E_USAGE', `options given for rule ${stray.map((n) => `"${n}"`).join(', ')}, which is not applied (rules: ${[...names].join(', ') || 'none'})`);
   return rules.map((rule) => resolveOptions(rule, given[rule.name] ?? {}));
+}
+
+function checkAssignedRules(assigned: Record<string, LayerAssignment>, rules: AnyRule[]): void {
+  const names = new Set(rules.map((r) => r.name));
+  const stray = Object.entries(assigned).filter(([, a]) => !names.has(a.rule));
+  if (stray.length) {
+    const [layer, { rule }] = stray[0];
+    throw ftmError('E_USAGE', `layer "${layer}" is assigned to rule "${rule}", which is not applied (rules: ${[...names].join(', ') || 'none'})`);
+  }
 }
 
 function checkLayersExist(model: Model, wanted: Set<string>): void {
