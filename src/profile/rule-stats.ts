@@ -1,5 +1,3 @@
-import { assignmentGroups } from '../plan/assignments.js';
-import type { LayerAssignment } from '../rewrite/driver.js';
 import { resolveOptions } from '../rewrite/options.js';
 import type { AnyRule, LayerProfile, LayerStats } from '../rewrite/rule.js';
 
@@ -14,9 +12,4 @@ export function ruleStats(rule: AnyRule, profiles: readonly LayerProfile[], opti
   const resolved = resolveOptions(rule, options);
   const wanted = layers && new Set(layers);
   return Object.fromEntries(profiles.filter((p) => !wanted || wanted.has(p.layer)).map((p) => [p.layer, hook(p, resolved)]));
-}
-
-/** ruleStats for each layer of a plan, at its own rule and options. */
-export function assignedStats(rules: readonly AnyRule[], profiles: readonly LayerProfile[], assignments: Record<string, LayerAssignment>): Record<string, LayerStats> {
-  return Object.assign({}, ...assignmentGroups(assignments, rules).map((g) => ruleStats(g.rule, profiles, g.options, g.layers)));
 }

@@ -1,6 +1,7 @@
+import type { Plan } from '../plan/plan.js';
+import { ruleStats } from '../profile/rule-stats.js';
 import type { LayerAssignment } from '../rewrite/driver.js';
-import type { AnyRule } from '../rewrite/rule.js';
-import type { Plan } from './plan.js';
+import type { AnyRule, LayerProfile, LayerStats } from '../rewrite/rule.js';
 
 /** What the driver applies for a plan: each rewritten layer with its rule and options (a one-rule plan: `rule` at the
  * plan's options; a mixed plan: each layer's own). */
@@ -18,4 +19,9 @@ export function assignmentGroups(assignments: Record<string, LayerAssignment>, r
     groups.set(key, group);
   }
   return [...groups.values()];
+}
+
+/** ruleStats for each layer of a plan, at its own rule and options. */
+export function assignedStats(rules: readonly AnyRule[], profiles: readonly LayerProfile[], assignments: Record<string, LayerAssignment>): Record<string, LayerStats> {
+  return Object.assign({}, ...assignmentGroups(assignments, rules).map((g) => ruleStats(g.rule, profiles, g.options, g.layers)));
 }

@@ -5,7 +5,7 @@ import { nodeKey } from '../ir/node.js';
 import { ruleStats } from '../profile/rule-stats.js';
 import { applyRules, dryRun } from '../rewrite/driver.js';
 import type { AnyRule, LayerProfile } from '../rewrite/rule.js';
-import type { LayerChoice, MixedCandidate } from './mixed-plan.js';
+import type { LayerChoice, MixedCandidate } from '../plan/mixed-plan.js';
 
 export interface LayerChoicesOptions {
   /** Only these layers may be rewritten; these stay as they are. */
