@@ -52,6 +52,8 @@ export type { ProfileReport, LayerReport, GroupReport, GhostReport, Decibels } f
 export { formatProfile } from './profile/format.js';
 export { statsFromProfile } from './profile/to-stats.js';
 export type { Int } from './ir/node.js';
+export { planMixed, NOT_CHOSEN, type LayerChoice, type MixedCandidate, type MixedPlanOptions } from './plan/mixed-plan.js';
+export { measureLayerChoices, type LayerChoicesOptions } from './compress/layer-choices.js';
 export { planRewrites, planWithLatency, type LatencyPlanOptions, type MeasureRewrites, type Plan, type PlanOptions, type PlannedLayer } from './plan/plan.js';
 export { timeLayerRewrites, type LayerLatency, type LayerLatencyOptions, type LayerNotTimed } from './plan/layer-latency.js';
 export { LATENCY_NOISE, type LayerTiming, type Objective } from './plan/latency-verdict.js';

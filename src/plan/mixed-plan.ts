@@ -56,7 +56,9 @@ export function planMixed(candidates: readonly MixedCandidate[], options: MixedP
       if (paramsOf(candidates.map((c) => pickAt(c.choices, mid))) > target) lo = mid;
       else hi = mid;
     }
-    picks = giveBack(candidates, candidates.map((c) => pickAt(c.choices, hi)), target, paramsOf);
+    const over = giveBack(candidates, candidates.map((c) => pickAt(c.choices, hi)), target, paramsOf);
+    const under = giveBack(candidates, fill(candidates, candidates.map((c) => pickAt(c.choices, lo)), target, paramsOf), target, paramsOf);
+    picks = errorOf(under) < errorOf(over) ? under : over;
   }
   const params = paramsOf(picks);
   const achievedRatio = params / reference;
@@ -82,6 +84,35 @@ function pickAt(choices: readonly LayerChoice[], lambda: number): LayerChoice | 
     if (cost < bestCost || (cost === bestCost && best && c.error < best.error)) [best, bestCost] = [c, cost];
   }
   return best;
+}
+
+const errorOf = (picks: (LayerChoice | undefined)[]) => picks.reduce((e, c) => e + (c?.error ?? 0), 0);
+
+/**
+ * From a plan short of the target, moves layers to stronger choices until it is reached: the move that reaches it with
+ * the least added error when one does, else the least error per parameter saved. The price sweep can only take choices
+ * on each layer's convex hull, and may jump past the target; two smaller moves here can cost less than that jump.
+ */
+function fill(candidates: readonly MixedCandidate[], picks: (LayerChoice | undefined)[], target: number, paramsOf: (p: (LayerChoice | undefined)[]) => number): (LayerChoice | undefined)[] {
+  const out = [...picks];
+  for (let params = paramsOf(out); params > target; ) {
+    let best: { i: number; to: LayerChoice; cost: number; reaches: boolean } | undefined;
+    for (const [i, c] of candidates.entries()) {
+      const now = out[i];
+      for (const to of c.choices) {
+        const more = saving(to) - (now ? saving(now) : 0);
+        if (more <= 0) continue;
+        const added = to.error - (now?.error ?? 0);
+        const reaches = params - more <= target;
+        const cost = reaches ? added : added / more;
+        if (!best || (reaches && !best.reaches) || (reaches === best.reaches && cost < best.cost)) best = { i, to, cost, reaches };
+      }
+    }
+    if (!best) return out;
+    params -= saving(best.to) - (out[best.i] ? saving(out[best.i]!) : 0);
+    out[best.i] = best.to;
+  }
+  return out;
 }
 
 /** Moves layers to milder choices (or none) while the target holds, the largest error removed first. */
