@@ -157,6 +157,7 @@ describe('the main job: bad input', () => {
     ['a fractional --s', ['--s', '2.5'], /E_USAGE: rule "ftm" option "s": expected an integer ≥ 2, found 2.5/],
     ['an option the chosen rule does not have', ['--rule', 'lowrank', '--s', '3'], /E_USAGE: rule "lowrank" has no option "s" \(options: rank, budget, includeFirst\)/],
     ['--s and its deprecated name together', ['--s', '3', '--ratio-s', '3'], /E_USAGE: --ratio-s is the old name of --s; give one of them/],
+    ['an option with the mixed plan, which chooses them', ['--rule', 'mixed', '--s', '3'], /E_USAGE: --rule mixed chooses each layer's options itself; found s set/],
     ['a rule without a knob to plan with', ['--rule', 'fold-gather'], /E_USAGE: Invalid values: Argument: rule, Given: "fold-gather", Choices: "ftm", "lowrank", "prune"/],
   ])('rule options: %s is one usage error (exit 40) before any work', (_, extra, message) => {
     const r = cli([FIXTURE, ...CALIB, '-o', out, '--target-ratio', '0.3', ...extra]);
