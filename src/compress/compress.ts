@@ -93,7 +93,7 @@ export interface LayerSummary {
   rewritten: boolean;
   reason?: string;
   redundancy: number | null;
-  /** For a rewritten layer: the rule and its options there (in a mixed plan they differ from layer to layer). */
+  /** In a mixed plan, for a rewritten layer: the rule and its options there. */
   rule?: string;
   ruleOptions?: Record<string, unknown>;
   paramsBefore: number;
@@ -238,7 +238,7 @@ export async function compressModel(original: Model, calib: CalibrationSet, opti
       paramsBefore: plan.paramsBefore,
       paramsAfter,
       samples: { fit: fitSet.count, validation: validation.count, heldOut: heldOut.count },
-      layers: layerSummaries(plan, assignments, rewritten.records, summaries, fit?.layers ?? []),
+      layers: layerSummaries(plan, rewritten.records, summaries, fit?.layers ?? []),
       objective,
       ...(draftLatency ? { draftLatency } : {}),
       ...(plan.latency ? { layerLatency: plan.latency } : {}),
@@ -347,7 +347,7 @@ function skip(name: string, reason: string, options: CompressOptions): { skipped
   return { skipped: reason };
 }
 
-function layerSummaries(plan: Plan, assignments: Record<string, LayerAssignment>, records: readonly RewriteRecord[], profiled: { layer: string; score: number; params: number }[], fitted: { layer: string; errorBefore: number; errorAfter: number }[]): LayerSummary[] {
+function layerSummaries(plan: Plan, records: readonly RewriteRecord[], profiled: { layer: string; score: number; params: number }[], fitted: { layer: string; errorBefore: number; errorAfter: number }[]): LayerSummary[] {
   // What the driver did, not what the plan meant: a rewrite the plan chose can still be declined with the profile's
   // statistics or refused, and the summary must describe the emitted model.
   const notApplied = new Map(records.filter((r) => r.status !== 'fired').map((r) => [r.node, `${r.status}: ${r.reason ?? ''}`]));
@@ -368,7 +368,7 @@ function layerSummaries(plan: Plan, assignments: Record<string, LayerAssignment>
       rewritten: applied,
       ...(reason ? { reason } : {}),
       redundancy: redundancy.get(l.layer) ?? null,
-      ...(applied ? { rule: assignments[l.layer].rule, ruleOptions: assignments[l.layer].options } : {}),
+      ...(applied && l.rule ? { rule: l.rule, ruleOptions: l.ruleOptions } : {}),
       paramsBefore: before,
       paramsAfter: applied ? before - l.removed + l.added : before,
       ...(fit ? { errorBefore: fit.errorBefore, errorAfter: fit.errorAfter } : {}),

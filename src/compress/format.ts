@@ -2,17 +2,23 @@ import { formatCount, formatTable } from '../report/table.js';
 import { formatIntake } from '../intake/format.js';
 import { MIN_RELIABLE_SAMPLES } from './agreement.js';
 import type { LatencyAtBatch, LatencyComparison } from '../runtime/latency.js';
-import type { CompressReport } from './compress.js';
+import type { CompressReport, LayerSummary } from './compress.js';
 import type { LayerLatency } from '../plan/layer-latency.js';
 import { leftOutForLatency, worstRatio } from '../plan/latency-verdict.js';
 
 const num = (x: number | null | undefined, digits = 3) => (x === null || x === undefined ? '' : Number.isFinite(x) ? x.toFixed(digits) : '∞');
 
+/** What the job did with a layer: rewritten by which rule at which options, or why it was kept. */
+export function layerAction(l: LayerSummary): string {
+  if (!l.rewritten) return l.reason ?? 'kept';
+  return l.rule ? `rewritten (${[l.rule, ...Object.entries(l.ruleOptions ?? {}).map(([k, v]) => `${k}=${v}`)].join(' ')})` : 'rewritten';
+}
+
 /** The compression report as a person reads it at a glance. */
 export function formatCompressReport(r: CompressReport & { latency?: LatencyComparison }): string {
   const rows = r.layers.map((l) => [
     l.layer,
-    l.rewritten ? `rewritten${l.rule ? ` (${[l.rule, ...Object.entries(l.ruleOptions ?? {}).map(([k, v]) => `${k}=${v}`)].join(' ')})` : ''}` : (l.reason ?? 'kept'),
+    layerAction(l),
     formatCount(l.paramsBefore),
     formatCount(l.paramsAfter),
     num(l.redundancy, 1),

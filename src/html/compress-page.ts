@@ -1,4 +1,5 @@
 import type { CompressReport } from '../compress/compress.js';
+import { layerAction } from '../compress/format.js';
 import { formatIntake } from '../intake/format.js';
 import type { LatencyAtBatch, LatencyComparison } from '../runtime/latency.js';
 import { barChart } from './bar-chart.js';
@@ -91,7 +92,7 @@ function layersTable(r: CompressPageReport): string {
     numeric: [2, 3, 4, 5, 6],
     rows: r.layers.map((l) => [
       { html: `<code>${escapeHtml(l.layer)}</code>` },
-      l.rewritten ? 'rewritten' : (l.reason ?? 'kept'),
+      layerAction(l),
       l.redundancy === null ? '' : decimals(l.redundancy, 1),
       count(l.paramsBefore),
       count(l.paramsAfter),
