@@ -1,11 +1,14 @@
+import { availableParallelism } from 'node:os';
 import type { CalibrationSet } from '../calib/types.js';
-import { fitSequential } from '../fit/sequential.js';
+import { ftmError } from '../errors.js';
+import { collectLayerStats } from '../fit/patch-stats.js';
 import type { Model } from '../ir/model.js';
 import { nodeKey } from '../ir/node.js';
+import type { LayerChoice, MixedCandidate } from '../plan/mixed-plan.js';
 import { ruleStats } from '../profile/rule-stats.js';
 import { applyRules, dryRun } from '../rewrite/driver.js';
-import type { AnyRule, LayerProfile } from '../rewrite/rule.js';
-import type { LayerChoice, MixedCandidate } from '../plan/mixed-plan.js';
+import type { AnyRule, FitPlan, LayerProfile, Params } from '../rewrite/rule.js';
+import { captureBatches } from '../runtime/capture.js';
 
 export interface LayerChoicesOptions {
   /** Only these layers may be rewritten; these stay as they are. */
@@ -13,27 +16,36 @@ export interface LayerChoicesOptions {
   exclude?: string[];
   threads?: number;
   batchSize?: number;
-  /** After each setting's fits: how many settings of all are done. */
+  /** After each layer's fits: how many layers of all are done. */
   onProgress?: (done: number, total: number) => void;
+}
+
+/** One setting's rewrite of a layer, waiting for its fit: the plan, the weights it fits, and the choice it will score. */
+interface Trial {
+  plan: FitPlan;
+  params: Params;
+  choice: LayerChoice;
 }
 
 /**
  * Every way the rules can rewrite each layer, with its fit error measured: for each rule at each setting of its knob
- * (the rule's options as they are when it has none), every layer it fires on is rewritten and the model fitted in
- * closed form, as the job fits it (sequentially: a layer's input comes from the layers before it, rewritten at the same
- * setting). Costs one closed-form fit of the model per setting; sequential fits run segment by segment in about two
- * passes, where fitting each layer on the original's input would take a pass per layer.
+ * (the rule's options as they are when it has none), every layer it fires on is rewritten and fitted in closed form on
+ * the original model's input and output of that layer, so a layer's error is its own, whatever the other layers
+ * become. The statistics a fit reads depend on the layer, not on the setting (FTM and low-rank read the same conv
+ * patches): they are collected once per layer, in a pass cut after it, and every setting's solve reads them.
  */
 export async function measureLayerChoices(model: Model, rules: readonly AnyRule[], profiles: readonly LayerProfile[], calib: CalibrationSet, options: LayerChoicesOptions = {}): Promise<MixedCandidate[]> {
   const include = options.include && new Set(options.include);
   const exclude = new Set(options.exclude ?? []);
+  const threads = options.threads ?? availableParallelism();
   const nodes = model.graph.nodes.filter((n) => n.isOnnxDomain && rules.some((r) => r.meta.ops.includes(n.opType)));
   const candidates = new Map<string, MixedCandidate>(nodes.map((n) => [nodeKey(n), { layer: nodeKey(n), choices: [] }]));
+  const trials = new Map<string, Trial[]>();
   const settings = rules.flatMap((rule) => {
     const knob = rule.meta.knob;
     return knob ? knob.values.map((v) => ({ rule, options: { [knob.option]: v } })) : [{ rule, options: {} }];
   });
-  for (const [i, { rule, options: ruleOptions }] of settings.entries()) {
+  for (const { rule, options: ruleOptions } of settings) {
     const stats = ruleStats(rule, profiles, ruleOptions);
     const firing = new Map<string, LayerChoice>();
     for (const node of nodes) {
@@ -48,17 +60,40 @@ export async function measureLayerChoices(model: Model, rules: readonly AnyRule[
       else if (d.removed <= d.added) candidate.reason ??= 'the rewrite would not reduce parameters';
       else firing.set(layer, { rule: rule.name, options: ruleOptions, removed: d.removed, added: d.added, error: 0 });
     }
-    if (firing.size) {
-      const rewritten = applyRules(model, [rule], { layers: [...firing.keys()], options: { [rule.name]: ruleOptions }, stats });
-      const fit = await fitSequential(model, rewritten.model, rewritten.records, calib, { threads: options.threads, batchSize: options.batchSize });
-      // A rewrite that fits several layers (prune refits each consumer) is as good as its worst.
-      for (const l of fit.layers) {
-        const choice = firing.get(l.layer);
-        if (choice) choice.error = Math.max(choice.error, l.errorAfter);
-      }
-      for (const [layer, choice] of firing) candidates.get(layer)!.choices.push(choice);
+    if (!firing.size) continue;
+    const rewritten = applyRules(model, [rule], { layers: [...firing.keys()], options: { [rule.name]: ruleOptions }, stats });
+    for (const record of rewritten.records) {
+      const choice = firing.get(record.node);
+      if (record.status !== 'fired' || !choice) continue;
+      candidates.get(record.node)!.choices.push(choice);
+      const layerTrials = trials.get(record.node) ?? [];
+      for (const plan of record.fit ?? []) layerTrials.push({ plan, params: record.params!, choice });
+      trials.set(record.node, layerTrials);
     }
-    options.onProgress?.(i + 1, settings.length);
+  }
+  let done = 0;
+  for (const [layer, layerTrials] of trials) {
+    for (const group of byStatistics(layerTrials)) {
+      const { input, target, patches } = group[0].plan;
+      if (!model.graph.lookup(input.name)?.producer && !model.graph.lookup(input.name)?.isGraphInput) {
+        throw ftmError('E_USAGE', `the mixed plan fits each layer on the original's input; the ${group[0].choice.rule} rewrite reads "${input.name}", which the original does not compute`, layer);
+      }
+      const pairs = captureBatches(calib, { x: { model, value: input.name }, y: { model, value: target } }, { threads, batchSize: options.batchSize ?? 64 });
+      const stats = await collectLayerStats(pairs, patches, { threads, where: layer });
+      // A rewrite that fits several layers (prune refits each consumer) is as good as its worst.
+      for (const t of group) t.choice.error = Math.max(t.choice.error, (await t.plan.solve(stats, t.params, { threads })).errorAfter);
+    }
+    options.onProgress?.(++done, trials.size);
   }
   return [...candidates.values()];
+}
+
+/** The trials grouped by the statistics their fits read (the same input, target and patches). */
+function byStatistics(trials: readonly Trial[]): Trial[][] {
+  const groups = new Map<string, Trial[]>();
+  for (const t of trials) {
+    const key = JSON.stringify([t.plan.input.name, t.plan.target, t.plan.patches]);
+    groups.set(key, [...(groups.get(key) ?? []), t]);
+  }
+  return [...groups.values()];
 }
