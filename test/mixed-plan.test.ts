@@ -89,6 +89,18 @@ describe('mixed plan on a model: measured fit errors choose the rule and the lay
     expect(plan.layers.find((l) => l.layer === 'A')!.fitError).toBeLessThan(1e-4);
     expect(plan.layers.find((l) => l.layer === 'stem')!.reason).toMatch(/first convolution/);
   });
+  it('measures a conv that reads another rewritten conv directly on the original input (no activation between)', async () => {
+    const { model: m, g, x } = modelWithInput(['N', 8, 8, 8]);
+    const stem = g.addNode({ op: 'Relu', inputs: [g.addNode({ op: 'Conv', inputs: [x, randomWeight(g, 'w0', [16, 8, 3, 3], 1)], name: 'stem', attrs: { pads: [1, 1, 1, 1] } }).outputs[0]!] }).outputs[0]!;
+    const a = g.addNode({ op: 'Conv', inputs: [stem, randomWeight(g, 'wa', [16, 16, 3, 3], 2)], name: 'a', attrs: { pads: [1, 1, 1, 1] } }).outputs[0]!;
+    g.outputs.push(g.addNode({ op: 'Conv', inputs: [a, randomWeight(g, 'wb', [16, 16, 3, 3], 3)], name: 'b', attrs: { pads: [1, 1, 1, 1] } }).outputs[0]!);
+    const calib = memoryCalibration('x', [8, 8, 8], randomFloats(32 * 8 * 64, 6));
+    const profile = await profileLayers(m, calib, { threads: 1 });
+    const candidates = await measureLayerChoices(m, [ftm, lowrank], profile.layers, calib, { threads: 1 });
+    const b = candidates.find((c) => c.layer === 'b')!;
+    expect(b.choices.length).toBe(ftm.meta.knob!.values.length + lowrank.meta.knob!.values.filter((v) => v < 1).length);
+    for (const c of b.choices) expect(c.error).toBeGreaterThan(0);
+  });
 });
 
 describe('the driver applies per-layer assignments', () => {

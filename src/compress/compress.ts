@@ -183,7 +183,7 @@ export async function compressModel(original: Model, calib: CalibrationSet, opti
     );
     const mixedOptions = { targetRatio: options.targetRatio, bestEffort: options.bestEffort, total: countParams(model.graph), reference: intake.params.before };
     const plan = planMixed(candidates, mixedOptions);
-    planned = options.allowSlower ? plan : await timed('layer-latency', async () => (await draftIfNotSlower(model, rules, plan, fitSet, latencyRun)) ?? withoutSlowerLayers(model, rules, plan, candidates, mixedOptions, threads));
+    planned = options.allowSlower ? plan : await timed('layer-latency', () => mixedWithoutSlower(model, rules, plan, candidates, mixedOptions, fitSet, latencyRun));
   } else {
     const rule = rules[0];
     // Parameter counts and times do not depend on the statistics (FTM: the grouping), so plan without them.
@@ -302,20 +302,38 @@ async function draftIfNotSlower(model: Model, rules: readonly AnyRule[], plan: P
   return slowerBatches(timing).length ? undefined : { ...plan, draftLatency: timing };
 }
 
+/** Rounds of timing a mixed plan: each takes out the rules timed slower at their layers, and plans again. */
+const MIXED_LATENCY_ROUNDS = 3;
+
 /**
- * A mixed plan whose draft was timed slower: each chosen layer is timed alone against its rewrite at its setting, and
- * the layers whose rewrite is slower are planned again without any choice (what planWithLatency does for one rule).
+ * A mixed plan whose draft is not timed slower than the original (draftIfNotSlower). When it is, each chosen layer is
+ * timed alone against its rewrite at its setting; a layer timed slower loses the choices of that rule (another rule
+ * may be faster there: low-rank's two convs cost a tiny layer more than FTM's), and the plan is made again, for a few
+ * rounds. The final whole-model check of the job still judges the result.
  */
-async function withoutSlowerLayers(model: Model, rules: readonly AnyRule[], plan: Plan, candidates: readonly MixedCandidate[], options: MixedPlanOptions, threads: number): Promise<Plan> {
+async function mixedWithoutSlower(model: Model, rules: readonly AnyRule[], first: Plan, measured: readonly MixedCandidate[], options: MixedPlanOptions, calib: CalibrationSet, latency: { threads: number; batchSize: number }): Promise<Plan & { draftLatency?: LatencyComparison }> {
+  let [plan, candidates] = [first, measured];
   const timings: LayerTiming[] = [];
-  for (const { rule, options: ruleOptions, layers } of assignmentGroups(planAssignments(plan, rules[0]), rules)) {
-    timings.push(...(await timeLayerRewrites(model, rule, layers, ruleOptions, { threads, edges: [verdictEdge('params')] })));
+  for (let round = 0; round < MIXED_LATENCY_ROUNDS; round++) {
+    const draft = await draftIfNotSlower(model, rules, plan, calib, latency);
+    if (draft) return { ...draft, objective: 'params', ...(timings.length ? { latency: timings } : {}) };
+    const timed: LayerTiming[] = [];
+    for (const { rule, options: ruleOptions, layers } of assignmentGroups(planAssignments(plan, rules[0]), rules)) {
+      timed.push(...(await timeLayerRewrites(model, rule, layers, ruleOptions, { threads: latency.threads, edges: [verdictEdge('params')] })));
+    }
+    timings.push(...timed);
+    const judged = plan.layers.map((l) => ({ ...l }));
+    judgeLatency(judged, timed, 'params');
+    const slower = new Map(judged.filter((l) => leftOutForLatency(l.reason)).map((l) => [l.layer, l.rule]));
+    if (!slower.size) break;
+    candidates = candidates.map((c) => {
+      if (!slower.has(c.layer)) return c;
+      const choices = c.choices.filter((x) => x.rule !== slower.get(c.layer));
+      return { ...c, choices, ...(choices.length ? {} : { reason: SLOWER }) };
+    });
+    plan = planMixed(candidates, options);
   }
-  const judged = plan.layers.map((l) => ({ ...l }));
-  judgeLatency(judged, timings, 'params');
-  const slower = new Set(judged.filter((l) => leftOutForLatency(l.reason)).map((l) => l.layer));
-  const replanned = planMixed(candidates.map((c) => (slower.has(c.layer) ? { layer: c.layer, choices: [], reason: SLOWER } : c)), options);
-  return { ...replanned, objective: 'params', latency: timings };
+  return { ...plan, objective: 'params', latency: timings };
 }
 
 /**

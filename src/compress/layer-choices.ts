@@ -73,12 +73,9 @@ export async function measureLayerChoices(model: Model, rules: readonly AnyRule[
   }
   let done = 0;
   for (const [layer, layerTrials] of trials) {
-    for (const group of byStatistics(layerTrials)) {
-      const { input, target, patches } = group[0].plan;
-      if (!model.graph.lookup(input.name)?.producer && !model.graph.lookup(input.name)?.isGraphInput) {
-        throw ftmError('E_USAGE', `the mixed plan fits each layer on the original's input; the ${group[0].choice.rule} rewrite reads "${input.name}", which the original does not compute`, layer);
-      }
-      const pairs = captureBatches(calib, { x: { model, value: input.name }, y: { model, value: target } }, { threads, batchSize: options.batchSize ?? 64 });
+    for (const [input, group] of byStatistics(layerTrials, (plan) => originalInput(model, layer, plan))) {
+      const { target, patches } = group[0].plan;
+      const pairs = captureBatches(calib, { x: { model, value: input }, y: { model, value: target } }, { threads, batchSize: options.batchSize ?? 64 });
       const stats = await collectLayerStats(pairs, patches, { threads, where: layer });
       // A rewrite that fits several layers (prune refits each consumer) is as good as its worst.
       for (const t of group) t.choice.error = Math.max(t.choice.error, (await t.plan.solve(stats, t.params, { threads })).errorAfter);
@@ -88,12 +85,28 @@ export async function measureLayerChoices(model: Model, rules: readonly AnyRule[
   return [...candidates.values()];
 }
 
-/** The trials grouped by the statistics their fits read (the same input, target and patches). */
-function byStatistics(trials: readonly Trial[]): Trial[][] {
-  const groups = new Map<string, Trial[]>();
+/**
+ * The value of the original model a trial's fit reads: its plan's input, or, where an earlier rewrite of the same
+ * setting replaced that value (two rewritten convs in a row), the rewritten node's own input in the original.
+ */
+function originalInput(model: Model, layer: string, plan: FitPlan): string {
+  const computed = (name: string) => !!(model.graph.lookup(name)?.producer || model.graph.lookup(name)?.isGraphInput);
+  if (computed(plan.input.name)) return plan.input.name;
+  const node = model.graph.nodes.find((n) => nodeKey(n) === layer);
+  const own = node?.inputs[0]?.name;
+  if (own && computed(own)) return own;
+  throw ftmError('E_USAGE', `the mixed plan fits each layer on the original's input; the rewrite reads "${plan.input.name}", which the original does not compute`, layer);
+}
+
+/** The trials grouped by the statistics their fits read (the same original input, target and patches), by input. */
+function byStatistics(trials: readonly Trial[], inputOf: (plan: FitPlan) => string): [string, Trial[]][] {
+  const groups = new Map<string, [string, Trial[]]>();
   for (const t of trials) {
-    const key = JSON.stringify([t.plan.input.name, t.plan.target, t.plan.patches]);
-    groups.set(key, [...(groups.get(key) ?? []), t]);
+    const input = inputOf(t.plan);
+    const key = JSON.stringify([input, t.plan.target, t.plan.patches]);
+    const group = groups.get(key) ?? [input, []];
+    group[1].push(t);
+    groups.set(key, group);
   }
   return [...groups.values()];
 }
