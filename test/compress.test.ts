@@ -262,7 +262,9 @@ describe('the main job never hands back a model worse than the closed-form fit, 
     saveModel(erfNet(), model);
     const samples = join(dir, 'samples.npy');
     writeFileSync(samples, npy([64, 4, 8, 8], randomFloats(64 * 256, 7)));
-    const r = cli([model, '--calib', samples, '--target-ratio', '0.5', '--best-effort', '--distill-steps', '5', '-o', join(dir, 'erf.ftm.onnx'), '--report', join(dir, 'erf.json')]);
+    // --allow-slower: a model this small runs in microseconds, and on a loaded machine its timing can cross the
+    // never-slower limit; what is under test is distillation, not latency.
+    const r = cli([model, '--calib', samples, '--target-ratio', '0.5', '--best-effort', '--distill-steps', '5', '--allow-slower', '-o', join(dir, 'erf.ftm.onnx'), '--report', join(dir, 'erf.json')]);
     expect(r.status).toBe(0);
     const warnings = r.stderr.split('\n').filter((l) => l.startsWith('ftm-compress:'));
     expect(warnings).toEqual([expect.stringMatching(/^ftm-compress: warning: distillation skipped: .*no parameter can be trained: all \d+ are frozen, e\.g\. ".*": the path to the loss crosses Erf .*, which has no gradient rule \(E_UNSUPPORTED\)$/)]);
