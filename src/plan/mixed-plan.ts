@@ -34,10 +34,12 @@ const saving = (c: LayerChoice) => c.removed - c.added;
 /**
  * Chooses, per layer, one of its rewrites or none, so that the parameters land under the target with the least total
  * fit error (the sum of the layers' relative errors). A Lagrangian sweep makes each layer take the choice that
- * minimizes error − λ·saving, with λ bisected to the smallest price that reaches the target; the discrete choices
- * usually land below it, so a greedy pass then gives back, while the target still holds, the move that removes the
- * most error. Every rule and setting competes on the same footing: a layer takes FTM where its channels are redundant
- * and low-rank where its weights are, at the strength the budget calls for.
+ * minimizes error − λ·saving, with λ bisected to the smallest price that reaches the target. The discrete choices
+ * usually land below it, so a greedy pass gives back, while the target still holds, the moves that remove the most
+ * error; and since the sweep can jump over the target, the plan just short of it is also filled up to the target
+ * (`fill`) and given back the same way: the one with less error is kept. Every rule and setting competes on the same
+ * footing: a layer takes FTM where its channels are redundant and low-rank where its weights are, at the strength
+ * the budget calls for.
  */
 export function planMixed(candidates: readonly MixedCandidate[], options: MixedPlanOptions): Plan {
   const { total, targetRatio } = options;
