@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import type { CalibrationSet } from '../calib/types.js';
 import { ftmError } from '../errors.js';
 import { collectLayerStats } from '../fit/patch-stats.js';
+import { isComputed } from '../graph/computed.js';
 import type { Model } from '../ir/model.js';
 import { nodeKey } from '../ir/node.js';
 import type { LayerChoice, MixedCandidate } from '../plan/mixed-plan.js';
@@ -90,11 +91,10 @@ export async function measureLayerChoices(model: Model, rules: readonly AnyRule[
  * setting replaced that value (two rewritten convs in a row), the rewritten node's own input in the original.
  */
 function originalInput(model: Model, layer: string, plan: FitPlan): string {
-  const computed = (name: string) => !!(model.graph.lookup(name)?.producer || model.graph.lookup(name)?.isGraphInput);
-  if (computed(plan.input.name)) return plan.input.name;
+  if (isComputed(model.graph, plan.input.name)) return plan.input.name;
   const node = model.graph.nodes.find((n) => nodeKey(n) === layer);
   const own = node?.inputs[0]?.name;
-  if (own && computed(own)) return own;
+  if (own && isComputed(model.graph, own)) return own;
   throw ftmError('E_USAGE', `the mixed plan fits each layer on the original's input; the rewrite reads "${plan.input.name}", which the original does not compute`, layer);
 }
 

@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import type { CalibrationSet } from '../calib/types.js';
 import { ftmError } from '../errors.js';
+import { isComputed } from '../graph/computed.js';
 import type { Model } from '../ir/model.js';
 import type { Tensor } from '../ir/tensor.js';
 import type { RewriteRecord } from '../rewrite/driver.js';
@@ -105,7 +106,7 @@ export async function fitSequential(teacher: Model, student: Model, records: rea
       pairs = segmentPairs(segmented, plan, onBatch);
     } else {
       const x: Capture = { model: mode === 'sequential' ? student : teacher, value: plan.input.name };
-      if (mode === 'independent' && !isComputed(teacher, plan.input.name)) {
+      if (mode === 'independent' && !isComputed(teacher.graph, plan.input.name)) {
         throw ftmError('E_USAGE', `independent fitting reads the layer's input "${plan.input.name}" from the teacher, which has no such value (the ${record.rule} rewrite made it): fit in sequential mode`, where);
       }
       const y: Capture = { model: teacher, value: plan.target };
@@ -181,7 +182,7 @@ function fitTargets(teacher: Model, student: Model, records: readonly RewriteRec
       if (student.graph.lookup(input.name) !== input || !(input.producer ? order.has(input.producer) : input.isGraphInput)) {
         throw ftmError('E_USAGE', `expected the student to compute the layer's input "${input.name}": pass the model applyRules returned with these records`, where);
       }
-      if (!isComputed(teacher, plan.target)) {
+      if (!isComputed(teacher.graph, plan.target)) {
         throw ftmError('E_USAGE', `expected the teacher to compute "${plan.target}", the value the layer is fitted to: pass the model the rewrite was applied to`, where);
       }
       return { record, plan, order: input.producer ? order.get(input.producer)! : -1 };
@@ -190,10 +191,4 @@ function fitTargets(teacher: Model, student: Model, records: readonly RewriteRec
   // A layer's input comes after every node of the layers upstream of it, whose inputs come before those: sorting by
   // the input's producer puts every layer after the layers it depends on (the sort is stable for ties).
   return targets.sort((a, b) => a.order - b.order);
-}
-
-/** Whether the model's main graph has a value of that name that a node computes or a graph input supplies. */
-function isComputed(model: Model, name: string): boolean {
-  const v = model.graph.lookup(name);
-  return v !== undefined && (v.producer !== undefined || v.isGraphInput);
 }

@@ -1,5 +1,6 @@
 import { ftmError } from '../errors.js';
 import { removeDeadNodes } from '../graph/cleanup.js';
+import { isComputed } from '../graph/computed.js';
 import { feedAsInput } from '../graph/feed-as-input.js';
 import { toposort } from '../graph/toposort.js';
 import { DataType } from '../ir/dtype.js';
@@ -73,8 +74,7 @@ function checkOptions(student: Model, options: TrainingGraphOptions): void {
     throw ftmError('E_USAGE', `expected the KL temperature to be a positive number, found ${options.loss.temperature}`, where);
   }
   for (const f of options.features ?? []) {
-    const v = graph.lookup(f.value);
-    if (!v || !(v.producer || v.isGraphInput)) throw ftmError('E_USAGE', `feature term "${f.value}" is not a computed value of the model`, where);
+    if (!isComputed(graph, f.value)) throw ftmError('E_USAGE', `feature term "${f.value}" is not a computed value of the model`, where);
     if (!(f.weight >= 0 && Number.isFinite(f.weight))) throw ftmError('E_USAGE', `expected the weight of feature term "${f.value}" to be a non-negative number, found ${f.weight}`, where);
   }
 }
