@@ -23,8 +23,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import sharp from 'sharp';
-import { builtinRules } from '../rewrites/index.js';
-import { MIXED, MIXED_RULES } from '../src/commands/rule-options.js';
+import { MIXED, namedRule } from '../src/commands/rule-options.js';
 import { sampleIndices } from '../src/calib/random.js';
 import { compressModel, loadCalibration, loadModel, readPreprocessFile, type Model } from '../src/index.js';
 import { formatTable } from '../src/report/table.js';
@@ -114,7 +113,7 @@ export async function benchFixturesAccuracy(options: FixturesBenchOptions = {}):
         for (const rule of rules.filter((r) => r !== 'int8')) {
           await record(rule, target, seed, async () => {
             const calib = await loadCalibration(pool, model, { ...preprocess, limit: CALIB_COUNT, seed });
-            const { model: small, report } = await compressModel(model, calib, { targetRatio: target, rule: rule === MIXED ? MIXED_RULES.map((r) => builtinRules[r]) : builtinRules[rule], bestEffort: true, threads, seed });
+            const { model: small, report } = await compressModel(model, calib, { targetRatio: target, rule: namedRule(rule), bestEffort: true, threads, seed });
             return { model: small, ratio: report.achievedRatio };
           });
         }

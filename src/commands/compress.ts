@@ -1,6 +1,6 @@
 import { basename, dirname, extname, join } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import { builtinRules, ftm } from '../../rewrites/index.js';
+import { ftm } from '../../rewrites/index.js';
 import { compressModel, type CompressReport, type Stage } from '../compress/compress.js';
 import { DEFAULT_DISTILL_LR, DEFAULT_DISTILL_STEPS } from '../distill/distill.js';
 import { DEFAULT_DISTILL_WORK } from '../distill/budget.js';
@@ -22,7 +22,7 @@ import type { CalibrationSet } from '../calib/types.js';
 import type { Model } from '../ir/model.js';
 import { calibrationFromArgs, withCalibOptions, type CalibArgs } from './calib-options.js';
 import { progressReporter, type Progress } from './progress.js';
-import { MIXED, MIXED_RULES, ruleOptionsFromArgs, tunableRules, withRuleOptions, type RuleArgs } from './rule-options.js';
+import { MIXED, MIXED_RULES, namedRule, ruleOptionsFromArgs, tunableRules, withRuleOptions, type RuleArgs } from './rule-options.js';
 
 interface CompressArgs extends CalibArgs, RuleArgs {
   model: string;
@@ -99,7 +99,7 @@ export const compressCommand: CommandModule<object, CompressArgs> = {
   handler: async (args) => {
     checkLatencyArgs(args);
     const ruleOptions = ruleOptionsFromArgs(args);
-    const rule = args.rule === MIXED ? MIXED_RULES.map((name) => builtinRules[name]) : builtinRules[args.rule];
+    const rule = namedRule(args.rule);
     // A bad option is refused before any work.
     if (!Array.isArray(rule)) resolveOptions(rule, ruleOptions);
     else if (Object.keys(ruleOptions).length) throw ftmError('E_USAGE', `--rule ${MIXED} chooses each layer's options itself; found ${Object.keys(ruleOptions).join(', ')} set (give --rule ftm or lowrank to set them)`);

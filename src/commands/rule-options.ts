@@ -1,6 +1,7 @@
 import type { Argv } from 'yargs';
 import { builtinRules, ftm } from '../../rewrites/index.js';
 import { ftmError } from '../errors.js';
+import type { AnyRule } from '../rewrite/rule.js';
 
 /** The rule flags compress and rewrite share: `--option key=value` for any option, `--s` for FTM's ratio S. */
 export interface RuleArgs {
@@ -21,6 +22,9 @@ const optionList = () =>
  * rewrites a layer together with its consumers, so its choices are not one layer's. */
 export const MIXED = 'mixed';
 export const MIXED_RULES = ['ftm', 'lowrank'];
+
+/** What `--rule NAME` names: a built-in rule, or for MIXED the rules the mixed plan chooses among. */
+export const namedRule = (name: string): AnyRule | AnyRule[] => (name === MIXED ? MIXED_RULES.map((r) => builtinRules[r]) : builtinRules[name]);
 
 /** The built-in rules a planner can turn to a target size: those with a knob. */
 export const tunableRules = (): string[] => Object.values(builtinRules).filter((r) => r.meta.knob).map((r) => r.name);

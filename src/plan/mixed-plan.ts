@@ -47,19 +47,20 @@ export function planMixed(candidates: readonly MixedCandidate[], options: MixedP
   if (!(targetRatio > 0 && targetRatio <= 1)) throw ftmError('E_USAGE', `--target-ratio must be in (0, 1], found ${targetRatio}`);
   const target = targetRatio * reference;
   const paramsOf = (picks: (LayerChoice | undefined)[]) => total - picks.reduce((n, c) => n + (c ? saving(c) : 0), 0);
-  const strongest = candidates.map((c) => pickAt(c.choices, Infinity));
+  const picksAt = (lambda: number) => candidates.map((c) => pickAt(c.choices, lambda));
+  const strongest = picksAt(Infinity);
   const minParams = paramsOf(strongest);
   let picks = strongest;
   if (minParams <= target) {
     let [lo, hi] = [0, 1e-12];
-    while (paramsOf(candidates.map((c) => pickAt(c.choices, hi))) > target) [lo, hi] = [hi, hi * 4];
+    while (paramsOf(picksAt(hi)) > target) [lo, hi] = [hi, hi * 4];
     for (let i = 0; i < 100 && hi - lo > 1e-9 * hi; i++) {
       const mid = (lo + hi) / 2;
-      if (paramsOf(candidates.map((c) => pickAt(c.choices, mid))) > target) lo = mid;
+      if (paramsOf(picksAt(mid)) > target) lo = mid;
       else hi = mid;
     }
-    const over = giveBack(candidates, candidates.map((c) => pickAt(c.choices, hi)), target, paramsOf);
-    const under = giveBack(candidates, fill(candidates, candidates.map((c) => pickAt(c.choices, lo)), target, paramsOf), target, paramsOf);
+    const over = giveBack(candidates, picksAt(hi), target, paramsOf);
+    const under = giveBack(candidates, fill(candidates, picksAt(lo), target, paramsOf), target, paramsOf);
     picks = errorOf(under) < errorOf(over) ? under : over;
   }
   const params = paramsOf(picks);
