@@ -91,6 +91,7 @@ export const prune = defineRule<PruneMatch, PruneOptions>({
         input: renamed.get(n.inputs[0]!)!,
         target: n.outputs[0]!.name,
         patches: { cin: match.keep.length, cout: dims[0], geometry: convGeometry(n, dims) },
+        teacherInput: { name: n.inputs[0]!.name, channels: { of: dims[1], kept: match.keep } },
         solve: (stats, params, options) => refitConv(stats, params.get(weight)!, params.get(bias)!, options),
       }];
     });

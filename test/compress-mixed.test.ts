@@ -7,7 +7,7 @@ import { cli } from './helpers/cli.js';
 
 const FIXTURE = 'fixtures/resnet20/model.onnx';
 
-describe('the main job with --rule mixed: FTM or low-rank, per layer, at the setting the measured fit errors choose', () => {
+describe('the main job with --rule mixed: FTM, low-rank or prune, per layer, at the setting the measured fit errors choose', () => {
   const dir = mkdtempSync(join(tmpdir(), 'ftm-mixed-'));
   // Closed form only and planned on parameters: what is under test is the plan and the rewrite it drives.
   const r = cli([FIXTURE, '--calib', 'fixtures/resnet20/calib', '--preprocess', 'fixtures/resnet20/preprocess.json', '--calib-limit', '64', '--rule', 'mixed', '--target-ratio', '0.3', '--no-distill', '--allow-slower', '-o', join(dir, 'm.onnx'), '--report', join(dir, 'm.json')]);
@@ -18,15 +18,15 @@ describe('the main job with --rule mixed: FTM or low-rank, per layer, at the set
     expect(r.stderr).not.toMatch(/error/);
     expect(r.status).toBe(0);
     expect(Math.abs(report.achievedRatio - 0.3)).toBeLessThanOrEqual(0.01);
-    expect(report.rule).toBe('ftm+lowrank');
+    expect(report.rule).toBe('ftm+lowrank+prune');
     expect(countParams(loadModel(join(dir, 'm.onnx')).graph)).toBe(report.paramsAfter);
   });
 
   it('reports each rewritten layer with its own rule and setting, as the summary shows it', () => {
     expect(rewritten.length).toBeGreaterThan(3);
     for (const l of rewritten) {
-      expect(['ftm', 'lowrank']).toContain(l.rule);
-      expect(Object.keys(l.ruleOptions)).toEqual([l.rule === 'ftm' ? 's' : 'budget']);
+      expect(['ftm', 'lowrank', 'prune']).toContain(l.rule);
+      expect(Object.keys(l.ruleOptions)).toEqual([{ ftm: 's', lowrank: 'budget', prune: 'ratio' }[l.rule as string]]);
       const options = Object.entries(l.ruleOptions).map(([k, v]) => `${k}=${v}`).join(' ');
       expect(r.stdout).toContain(`rewritten (${l.rule} ${options})`);
     }

@@ -9,6 +9,7 @@ import { prune } from '../rewrites/prune.js';
 import { loadCalibration, readPreprocessFile } from '../src/calib/index.js';
 import type { CalibrationSet } from '../src/calib/types.js';
 import { collectLayerStats, DEFAULT_DAMPING, fitSequential, ridgeFor, SAMPLE_RIDGE, solveDamped } from '../src/fit/index.js';
+import { droppedShare, restrictChannels } from '../src/fit/restrict-channels.js';
 import { outputError } from '../src/runtime/compare.js';
 import { applyRules, loadModel, resolvePads, type ConvGeometry, type Model, type Params } from '../src/index.js';
 import { profileModel } from '../src/profile/profile.js';
@@ -141,6 +142,44 @@ describe('patch statistics on onnxruntime', () => {
     expect(relMaxError(got.xx, want.xx)).toBeLessThan(1e-6);
     expect(relMaxError(got.xy, want.xy)).toBeLessThan(1e-6);
     expect(relMaxError(got.yy, want.yy)).toBeLessThan(1e-6);
+  });
+
+  it('restricted to some input channels, equal the statistics of those channels alone: one pass serves every kept set', async () => {
+    const [n, cin, cout, size] = [4, 5, 3, 6];
+    const geo = geometry([3, 3], { pads: [1, 1, 1, 1] });
+    const x = { data: randomFloats(n * cin * size * size, 31).map((v) => 2 + v), dims: [n, cin, size, size] };
+    const y = { data: randomFloats(n * cout * size * size, 32), dims: [n, cout, size, size] };
+    const all = await collectLayerStats(inBatches(x, y, 2), { cin, cout, geometry: geo }, { threads: 1 });
+    const kept = [0, 2, 3];
+    const plane = size * size;
+    const sliced = { data: new Float32Array(n * kept.length * plane), dims: [n, kept.length, size, size] };
+    for (let s = 0; s < n; s++) kept.forEach((c, j) => sliced.data.set(x.data.subarray((s * cin + c) * plane, (s * cin + c + 1) * plane), (s * kept.length + j) * plane));
+    const alone = await collectLayerStats(inBatches(sliced, y, 2), { cin: kept.length, cout, geometry: geo }, { threads: 1 });
+    const got = restrictChannels(all, kept);
+    expect([got.cin, got.size, got.count]).toEqual([alone.cin, alone.size, alone.count]);
+    expect(relMaxError(got.xx, alone.xx)).toBeLessThan(1e-6);
+    expect(relMaxError(got.xy, alone.xy)).toBeLessThan(1e-6);
+    expect(Array.from(got.yy)).toEqual(Array.from(alone.yy));
+    expect(() => restrictChannels(all, [2, 1])).toThrow(/ascending input channels/);
+    expect(() => restrictChannels(all, [5])).toThrow(/ascending input channels/);
+  });
+
+  it('droppedShare is the share of the input variance on the channels left out', async () => {
+    const [n, cin, size] = [3, 3, 4];
+    const plane = size * size;
+    const x = { data: randomFloats(n * cin * plane, 33), dims: [n, cin, size, size] };
+    for (let s = 0; s < n; s++) for (let p = 0; p < plane; p++) x.data[(s * cin + 1) * plane + p] *= 3;
+    const y = { data: randomFloats(n * plane, 34), dims: [n, 1, size, size] };
+    const stats = await collectLayerStats(inBatches(x, y, 3), { cin, cout: 1, geometry: geometry([1, 1]) }, { threads: 1 });
+    const variance = (c: number) => {
+      const v = Array.from({ length: n * plane }, (_, i) => x.data[(Math.floor(i / plane) * cin + c) * plane + (i % plane)]);
+      const mean = v.reduce((a, b) => a + b, 0) / v.length;
+      return v.reduce((a, b) => a + (b - mean) ** 2, 0);
+    };
+    const all = variance(0) + variance(1) + variance(2);
+    expect(droppedShare(stats, [0, 2])).toBeCloseTo(variance(1) / all, 5);
+    expect(droppedShare(stats, [1])).toBeCloseTo((variance(0) + variance(2)) / all, 5);
+    expect(droppedShare(stats, [0, 1, 2])).toBe(0);
   });
 
   it('refuses a target whose shape the layer cannot produce: a fit plan that does not describe its layer is a broken rule', async () => {

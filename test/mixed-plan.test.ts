@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { builtinRules, ftm, lowrank } from '../rewrites/index.js';
+import { builtinRules, ftm, lowrank, prune } from '../rewrites/index.js';
 import { applyRules, FtmError, measureLayerChoices, planMixed, profileLayers, Tensor, type LayerChoice, type MixedCandidate } from '../src/index.js';
 import { modelWithInput, randomFloats, randomWeight } from './helpers/build.js';
 import { memoryCalibration } from './helpers/memory-calib.js';
@@ -58,6 +58,40 @@ describe('planMixed: the least total fit error that lands on the target', () => 
     expect(picked(best)).toEqual({ a: 'ftm:150', b: 'lowrank:100' });
   });
 
+  describe('a choice that takes other layers with it (prune and its consumers)', () => {
+    // a → b → c: pruning a takes b, pruning b takes c
+    const takes = (rule: string, saving: number, error: number, consumes: string[]): LayerChoice => ({ ...choice(rule, saving, error), consumes });
+    const chain: MixedCandidate[] = [
+      { layer: 'a', choices: [choice('ftm', 100, 0.2), takes('prune', 300, 0.1, ['b'])] },
+      { layer: 'b', choices: [choice('ftm', 200, 0.3), takes('prune', 300, 0.25, ['c'])] },
+      { layer: 'c', choices: [choice('lowrank', 200, 0.15)] },
+    ];
+    const chosen = (plan: ReturnType<typeof planMixed>, layer: string) => {
+      const l = plan.layers.find((p) => p.layer === layer)!;
+      return chain.find((c) => c.layer === layer)!.choices.find((ch) => l.rewrite && ch.rule === l.rule && ch.options === l.ruleOptions);
+    };
+    const isTaken = (plan: ReturnType<typeof planMixed>, layer: string) => chain.some((c) => chosen(plan, c.layer)?.consumes?.includes(layer));
+
+    it('weighs the taker against what the taken layers would do themselves', () => {
+      // 300 saved: prune a (0.1) beats ftm on a and b (0.5); b is left as it is, with the reason
+      const plan = planMixed(chain, { targetRatio: 0.7, total: 1000 });
+      expect(picked(plan)).toEqual({ a: 'prune:300' });
+      expect(plan.layers.find((l) => l.layer === 'b')!.reason).toBe('taken with the rewrite at a (prune), which counts its parameters');
+      // 500 saved: prune a with c's low-rank (0.25) beats prune b with ftm on a (0.45)
+      expect(picked(planMixed(chain, { targetRatio: 0.5, total: 1000 }))).toEqual({ a: 'prune:300', c: 'lowrank:200' });
+    });
+
+    it('never rewrites a layer a chosen rewrite takes, at any target, and the strongest plan respects it too', () => {
+      for (let ratio = 0.95; ratio > 0.3; ratio -= 0.05) {
+        const plan = planMixed(chain, { targetRatio: ratio, total: 1000, bestEffort: true });
+        for (const l of plan.layers.filter((l) => l.rewrite)) expect(isTaken(plan, l.layer)).toBe(false);
+        expect(plan.paramsAfter).toBe(1000 - plan.layers.reduce((n, l) => n + l.removed - l.added, 0));
+      }
+      // the most saving without conflicts: prune a + lowrank c (500), not the sum of all choices' strongest (800)
+      expect(planMixed(chain, { targetRatio: 0.1, total: 1000, bestEffort: true }).minRatio).toBeCloseTo(0.5, 10);
+    });
+  });
+
   it('counts ratios against the reference count when intake changed the model', () => {
     expect(planMixed(candidates, { targetRatio: 0.9, total: 1000, reference: 1100 }).achievedRatio).toBeCloseTo(900 / 1100, 10);
   });
@@ -100,6 +134,50 @@ describe('mixed plan on a model: measured fit errors choose the rule and the lay
     const b = candidates.find((c) => c.layer === 'b')!;
     expect(b.choices.length).toBe(ftm.meta.knob!.values.length + lowrank.meta.knob!.values.filter((v) => v < 1).length);
     for (const c of b.choices) expect(c.error).toBeGreaterThan(0);
+  });
+});
+
+describe('mixed plan with prune: a pruned layer takes its consumer', () => {
+  // stem → A (half its output channels have zero kernels: pruning them loses nothing) → B → C
+  function model() {
+    const { model, g, x } = modelWithInput(['N', 8, 8, 8]);
+    const conv = (input: typeof x, name: string, w: ReturnType<typeof randomWeight>) =>
+      g.addNode({ op: 'Relu', inputs: [g.addNode({ op: 'Conv', inputs: [input, w], name, attrs: { pads: [1, 1, 1, 1] } }).outputs[0]!] }).outputs[0]!;
+    const half = randomFloats(16 * 16 * 9, 7).map((v, i) => (Math.floor(i / 144) % 2 ? 0 : v));
+    const stem = conv(x, 'stem', randomWeight(g, 'w0', [16, 8, 3, 3], 1));
+    const a = conv(stem, 'A', g.addInitializer('wA', Tensor.float32([16, 16, 3, 3], half)));
+    const b = conv(a, 'B', randomWeight(g, 'wB', [16, 16, 3, 3], 2));
+    g.outputs.push(conv(b, 'C', randomWeight(g, 'wC', [16, 16, 3, 3], 3)));
+    return model;
+  }
+
+  it('measures every layer\'s prune, even where another prune takes it, on the original\'s kept channels', async () => {
+    const m = model();
+    const calib = memoryCalibration('x', [8, 8, 8], randomFloats(48 * 8 * 64, 8));
+    const profile = await profileLayers(m, calib, { threads: 1 });
+    const candidates = await measureLayerChoices(m, [prune], profile.layers, calib, { threads: 1 });
+    const pruned = (layer: string) => candidates.find((c) => c.layer === layer)!.choices;
+    expect(pruned('A').map((c) => c.options.ratio)).toEqual(prune.meta.knob!.values);
+    expect(pruned('B').length).toBe(prune.meta.knob!.values.length);
+    expect(pruned('A').every((c) => c.consumes?.includes('B'))).toBe(true);
+    // ratio 0.5 keeps A's eight non-zero channels: B refitted on them is exact, and nothing is dropped
+    const exact = pruned('A').find((c) => c.options.ratio === 0.5)!;
+    expect(exact.error).toBeLessThan(1e-6);
+    for (const c of [...pruned('A'), ...pruned('B')]) if (c !== exact) expect(c.error).toBeGreaterThan(1e-3);
+    // C feeds the graph output: its prune has no consumer to refit and no error to weigh, so it is no choice
+    expect(candidates.find((c) => c.layer === 'C')).toMatchObject({ choices: [] });
+  });
+
+  it('plans A pruned at one half, and leaves B to it', async () => {
+    const m = model();
+    const calib = memoryCalibration('x', [8, 8, 8], randomFloats(48 * 8 * 64, 8));
+    const profile = await profileLayers(m, calib, { threads: 1 });
+    const candidates = await measureLayerChoices(m, [prune], profile.layers, calib, { threads: 1 });
+    const plan = planMixed(candidates, { targetRatio: 0.8, total: 3 * 16 * 16 * 9 + 16 * 8 * 9 });
+    expect(plan.layers.filter((l) => l.rewrite).map((l) => [l.layer, l.rule, l.ruleOptions])).toEqual([['A', 'prune', { ratio: 0.5 }]]);
+    expect(plan.layers.find((l) => l.layer === 'B')!.reason).toMatch(/^taken with the rewrite at A \(prune\)/);
+    const done = applyRules(m, [prune], { assignments: Object.fromEntries(plan.layers.filter((l) => l.rewrite).map((l) => [l.layer, { rule: l.rule!, options: l.ruleOptions }])) });
+    expect(done.paramsAfter).toBe(plan.paramsAfter);
   });
 });
 

@@ -18,10 +18,10 @@ const optionList = () =>
     .map((r) => `${r.name}: ${Object.keys(r.meta.options).join(', ')}`)
     .join('; ');
 
-/** `--rule mixed`: a plan that chooses per layer among these rules' settings (planMixed). Prune is not among them: it
- * rewrites a layer together with its consumers, so its choices are not one layer's. */
+/** `--rule mixed`: a plan that chooses per layer among these rules' settings (planMixed); a pruned layer takes its
+ * consumers with it. */
 export const MIXED = 'mixed';
-export const MIXED_RULES = ['ftm', 'lowrank'];
+export const MIXED_RULES = ['ftm', 'lowrank', 'prune'];
 
 /** What `--rule NAME` names: a built-in rule, or for MIXED the rules the mixed plan chooses among. */
 export const namedRule = (name: string): AnyRule | AnyRule[] => (name === MIXED ? MIXED_RULES.map((r) => builtinRules[r]) : builtinRules[name]);

@@ -387,8 +387,9 @@ function layerSummaries(plan: Plan, records: readonly RewriteRecord[], profiled:
       ...(reason ? { reason } : {}),
       redundancy: redundancy.get(l.layer) ?? null,
       ...(applied && l.rule ? { rule: l.rule, ruleOptions: l.ruleOptions } : {}),
-      paramsBefore: before,
-      paramsAfter: applied ? before - l.removed + l.added : before,
+      // A rewrite that takes other layers with it (prune: its consumers) counts theirs too.
+      paramsBefore: applied ? l.removed : before,
+      paramsAfter: applied ? l.added : before,
       ...(fit ? { errorBefore: fit.errorBefore, errorAfter: fit.errorAfter } : {}),
     };
   });

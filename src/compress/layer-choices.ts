@@ -2,13 +2,14 @@ import { availableParallelism } from 'node:os';
 import type { CalibrationSet } from '../calib/types.js';
 import { ftmError } from '../errors.js';
 import { collectLayerStats } from '../fit/patch-stats.js';
+import { droppedShare, restrictChannels } from '../fit/restrict-channels.js';
 import { isComputed } from '../graph/computed.js';
 import type { Model } from '../ir/model.js';
 import { nodeKey } from '../ir/node.js';
 import type { LayerChoice, MixedCandidate } from '../plan/mixed-plan.js';
 import { ruleStats } from '../profile/rule-stats.js';
 import { applyRules, dryRun } from '../rewrite/driver.js';
-import type { AnyRule, FitPlan, LayerProfile, Params } from '../rewrite/rule.js';
+import type { AnyRule, FitPlan, LayerProfile, Params, PatchLayer } from '../rewrite/rule.js';
 import { captureBatches } from '../runtime/capture.js';
 
 export interface LayerChoicesOptions {
@@ -26,6 +27,7 @@ interface Trial {
   plan: FitPlan;
   params: Params;
   choice: LayerChoice;
+  source: TeacherSource;
 }
 
 /**
@@ -33,7 +35,8 @@ interface Trial {
  * (the rule's options as they are when it has none), every layer it fires on is rewritten and fitted in closed form on
  * the original model's input and output of that layer, so a layer's error is its own, whatever the other layers
  * become. The statistics a fit reads depend on the layer, not on the setting (FTM and low-rank read the same conv
- * patches): they are collected once per layer, in a pass cut after it, and every setting's solve reads them.
+ * patches; prune's settings refit the same consumer on different kept channels, restricted from one collection): they
+ * are collected once per layer, in a pass cut after it, and every setting's solve reads them.
  */
 export async function measureLayerChoices(model: Model, rules: readonly AnyRule[], profiles: readonly LayerProfile[], calib: CalibrationSet, options: LayerChoicesOptions = {}): Promise<MixedCandidate[]> {
   const include = options.include && new Set(options.include);
@@ -59,54 +62,78 @@ export async function measureLayerChoices(model: Model, rules: readonly AnyRule[
       const d = dryRun(model, rule, node, ruleOptions, stats[layer]);
       if (!d.fires) candidate.reason ??= d.reason;
       else if (d.removed <= d.added) candidate.reason ??= 'the rewrite would not reduce parameters';
-      else firing.set(layer, { rule: rule.name, options: ruleOptions, removed: d.removed, added: d.added, error: 0 });
+      else firing.set(layer, { rule: rule.name, options: ruleOptions, removed: d.removed, added: d.added, error: 0, consumes: d.consumes });
     }
-    if (!firing.size) continue;
-    const rewritten = applyRules(model, [rule], { layers: [...firing.keys()], options: { [rule.name]: ruleOptions }, stats });
-    for (const record of rewritten.records) {
-      const choice = firing.get(record.node);
-      if (record.status !== 'fired' || !choice) continue;
-      candidates.get(record.node)!.choices.push(choice);
-      const layerTrials = trials.get(record.node) ?? [];
-      for (const plan of record.fit ?? []) layerTrials.push({ plan, params: record.params!, choice });
-      trials.set(record.node, layerTrials);
+    // A rewrite that takes other layers with it (prune takes its consumers) skips them as targets: they get a pass of their own.
+    for (let pending = [...firing.keys()]; pending.length; ) {
+      const rewritten = applyRules(model, [rule], { layers: pending, options: { [rule.name]: ruleOptions }, stats });
+      pending = rewritten.records.filter((r) => r.status === 'skipped').map((r) => r.node);
+      for (const record of rewritten.records) {
+        const choice = firing.get(record.node);
+        if (record.status !== 'fired' || !choice) continue;
+        // Without a fit there is no error to weigh it by (prune into a Gemm, an N-d conv): an unmeasured choice would look free.
+        if (!record.fit?.length) {
+          candidates.get(record.node)!.reason ??= `${rule.name}: no fit measures this rewrite's error`;
+          continue;
+        }
+        candidates.get(record.node)!.choices.push(choice);
+        const layerTrials = trials.get(record.node) ?? [];
+        for (const plan of record.fit ?? []) layerTrials.push({ plan, params: record.params!, choice, source: teacherSource(model, record.node, plan) });
+        trials.set(record.node, layerTrials);
+      }
     }
   }
   let done = 0;
   for (const [layer, layerTrials] of trials) {
-    for (const [input, group] of byStatistics(layerTrials, (plan) => originalInput(model, layer, plan))) {
-      const { target, patches } = group[0].plan;
-      const pairs = captureBatches(calib, { x: { model, value: input }, y: { model, value: target } }, { threads, batchSize: options.batchSize ?? 64 });
+    for (const group of byStatistics(layerTrials)) {
+      const { input, patches } = group[0].source;
+      const pairs = captureBatches(calib, { x: { model, value: input }, y: { model, value: group[0].plan.target } }, { threads, batchSize: options.batchSize ?? 64 });
       const stats = await collectLayerStats(pairs, patches, { threads, where: layer });
-      // A rewrite that fits several layers (prune refits each consumer) is as good as its worst.
-      for (const t of group) t.choice.error = Math.max(t.choice.error, (await t.plan.solve(stats, t.params, { threads })).errorAfter);
+      for (const t of group) {
+        const kept = t.source.kept;
+        const fitted = (await t.plan.solve(kept ? restrictChannels(stats, kept) : stats, t.params, { threads })).errorAfter;
+        // Dropping channels changes two outputs: the layer's (what it no longer gives) and the refitted consumer's.
+        const error = kept ? fitted + droppedShare(stats, kept) : fitted;
+        // A rewrite that fits several layers (prune refits each consumer) is as good as its worst.
+        t.choice.error = Math.max(t.choice.error, error);
+      }
     }
     options.onProgress?.(++done, trials.size);
   }
   return [...candidates.values()];
 }
 
+/** Where a trial's statistics come from in the original model: the value read, the patches over all its channels, and the channels the fit keeps. */
+interface TeacherSource {
+  input: string;
+  patches: PatchLayer;
+  kept?: readonly number[];
+}
+
 /**
- * The value of the original model a trial's fit reads: its plan's input, or, where an earlier rewrite of the same
- * setting replaced that value (two rewritten convs in a row), the rewritten node's own input in the original.
+ * The value of the original model a trial's fit reads: the plan's `teacherInput` when it names one (with its channels),
+ * its input, or, where an earlier rewrite of the same setting replaced that value (two rewritten convs in a row), the
+ * rewritten node's own input in the original.
  */
-function originalInput(model: Model, layer: string, plan: FitPlan): string {
-  if (isComputed(model.graph, plan.input.name)) return plan.input.name;
+function teacherSource(model: Model, layer: string, plan: FitPlan): TeacherSource {
+  const named = plan.teacherInput;
+  if (named && isComputed(model.graph, named.name)) {
+    const channels = named.channels;
+    return channels ? { input: named.name, patches: { ...plan.patches, cin: channels.of }, kept: channels.kept } : { input: named.name, patches: plan.patches };
+  }
+  if (isComputed(model.graph, plan.input.name)) return { input: plan.input.name, patches: plan.patches };
   const node = model.graph.nodes.find((n) => nodeKey(n) === layer);
   const own = node?.inputs[0]?.name;
-  if (own && isComputed(model.graph, own)) return own;
+  if (own && isComputed(model.graph, own)) return { input: own, patches: plan.patches };
   throw ftmError('E_USAGE', `the mixed plan fits each layer on the original's input; the rewrite reads "${plan.input.name}", which the original does not compute`, layer);
 }
 
-/** The trials grouped by the statistics their fits read (the same original input, target and patches), by input. */
-function byStatistics(trials: readonly Trial[], inputOf: (plan: FitPlan) => string): [string, Trial[]][] {
-  const groups = new Map<string, [string, Trial[]]>();
+/** The trials grouped by the statistics their fits read (the same original input, target and patches). */
+function byStatistics(trials: readonly Trial[]): Trial[][] {
+  const groups = new Map<string, Trial[]>();
   for (const t of trials) {
-    const input = inputOf(t.plan);
-    const key = JSON.stringify([input, t.plan.target, t.plan.patches]);
-    const group = groups.get(key) ?? [input, []];
-    group[1].push(t);
-    groups.set(key, group);
+    const key = JSON.stringify([t.source.input, t.plan.target, t.source.patches]);
+    groups.set(key, [...(groups.get(key) ?? []), t]);
   }
   return [...groups.values()];
 }

@@ -3,6 +3,7 @@ export { DEFAULT_DAMPING, dampedFactor, ridgeFor, SAMPLE_RIDGE, solveDamped } fr
 export { KroneckerProducts } from './kron-products.js';
 export { DenseProduct } from './dense-product.js';
 export { collectLayerStats, emptyPatchStats, patchStatsModel, PatchStatsCollector } from './patch-stats.js';
+export { restrictChannels } from './restrict-channels.js';
 export { convError, convMoments, fitConv, refitConv, relativeError, targetSpread, type ConvMoments, type ConvWeights } from './conv-fit.js';
 export { fitSequential, type FitProgress, type FitReport, type LayerFitReport, type SequentialOptions } from './sequential.js';
 export { segmentModel, SegmentedRun } from './segments.js';

@@ -9,6 +9,8 @@ export interface LayerChoice {
   added: number;
   /** The rewrite's relative output error after its closed-form fit (‖Y − Ŷ‖² / ‖Y − mean Y‖² on the layer's output). */
   error: number;
+  /** Other layers the rewrite takes with it (prune: the consumers whose inputs shrink); they then stay as they are. */
+  consumes?: readonly string[];
 }
 
 /** A layer the planner may rewrite: its choices (none when no rule fires on it, with the rules' reason). */
@@ -39,15 +41,17 @@ const saving = (c: LayerChoice) => c.removed - c.added;
  * error; and since the sweep can jump over the target, the plan just short of it is also filled up to the target
  * (`fill`) and given back the same way: the one with less error is kept. Every rule and setting competes on the same
  * footing: a layer takes FTM where its channels are redundant and low-rank where its weights are, at the strength
- * the budget calls for.
+ * the budget calls for. A rewrite that takes other layers with it (prune and its consumers) is weighed against what
+ * those layers would have done themselves (bestPicks), and no move rewrites a taken layer.
  */
 export function planMixed(candidates: readonly MixedCandidate[], options: MixedPlanOptions): Plan {
   const { total, targetRatio } = options;
   const reference = options.reference ?? total;
   if (!(targetRatio > 0 && targetRatio <= 1)) throw ftmError('E_USAGE', `--target-ratio must be in (0, 1], found ${targetRatio}`);
   const target = targetRatio * reference;
-  const paramsOf = (picks: (LayerChoice | undefined)[]) => total - picks.reduce((n, c) => n + (c ? saving(c) : 0), 0);
-  const picksAt = (lambda: number) => candidates.map((c) => pickAt(c.choices, lambda));
+  const takes = takenLayers(candidates);
+  const paramsOf = (picks: Picks) => total - picks.reduce((n, c) => n + (c ? saving(c) : 0), 0);
+  const picksAt = (lambda: number) => bestPicks(candidates, takes, lambda);
   const strongest = picksAt(Infinity);
   const minParams = paramsOf(strongest);
   let picks = strongest;
@@ -59,8 +63,9 @@ export function planMixed(candidates: readonly MixedCandidate[], options: MixedP
       if (paramsOf(picksAt(mid)) > target) lo = mid;
       else hi = mid;
     }
-    const over = giveBack(candidates, picksAt(hi), target, paramsOf);
-    const under = giveBack(candidates, fill(candidates, picksAt(lo), target, paramsOf), target, paramsOf);
+    const moves = { candidates, takes, target, paramsOf };
+    const over = giveBack(moves, picksAt(hi));
+    const under = giveBack(moves, fill(moves, picksAt(lo)));
     picks = errorOf(under) < errorOf(over) ? under : over;
   }
   const params = paramsOf(picks);
@@ -72,31 +77,110 @@ export function planMixed(candidates: readonly MixedCandidate[], options: MixedP
   const layers: PlannedLayer[] = candidates.map((c, i) => {
     const pick = picks[i];
     if (pick) return { layer: c.layer, score: null, rewrite: true, removed: pick.removed, added: pick.added, rule: pick.rule, ruleOptions: pick.options, fitError: pick.error };
-    return { layer: c.layer, score: null, rewrite: false, removed: 0, added: 0, reason: c.choices.length ? NOT_CHOSEN : c.reason };
+    const by = takerOf(takes, picks, i);
+    const reason = by !== undefined ? `taken with the rewrite at ${candidates[by].layer} (${picks[by]!.rule}), which counts its parameters` : c.choices.length ? NOT_CHOSEN : c.reason;
+    return { layer: c.layer, score: null, rewrite: false, removed: 0, added: 0, reason };
   });
   return { targetRatio, achievedRatio, minRatio: minParams / reference, reachable, ruleOptions: {}, paramsBefore: reference, paramsAfter: params, layers };
 }
 
-/** The choice minimizing error − λ·saving, or none (error 0, saving 0) when no choice beats it. */
-function pickAt(choices: readonly LayerChoice[], lambda: number): LayerChoice | undefined {
-  let best: LayerChoice | undefined;
-  let bestCost = 0;
-  for (const c of choices) {
-    if (saving(c) <= 0) continue;
-    const cost = lambda === Infinity ? -saving(c) : c.error - lambda * saving(c);
-    if (cost < bestCost || (cost === bestCost && best && c.error < best.error)) [best, bestCost] = [c, cost];
-  }
-  return best;
+type Picks = (LayerChoice | undefined)[];
+
+/** Each choice's taken layers, by candidate index. A choice that takes an earlier layer, or one another layer's choice
+ * already takes, is left out: the planner needs each taken layer to have one taker, after it. */
+interface Takes {
+  of: Map<LayerChoice, number[]>;
+  /** The layer whose choices take layer i, if any. */
+  taker: (number | undefined)[];
 }
 
-const errorOf = (picks: (LayerChoice | undefined)[]) => picks.reduce((e, c) => e + (c?.error ?? 0), 0);
+function takenLayers(candidates: readonly MixedCandidate[]): Takes {
+  const index = new Map(candidates.map((c, i) => [c.layer, i]));
+  const of = new Map<LayerChoice, number[]>();
+  const taker: (number | undefined)[] = candidates.map(() => undefined);
+  for (const [i, c] of candidates.entries()) {
+    for (const choice of c.choices) {
+      const taken = (choice.consumes ?? []).map((l) => index.get(l)).filter((j): j is number => j !== undefined);
+      if (taken.some((j) => j <= i || (taker[j] !== undefined && taker[j] !== i))) continue;
+      for (const j of taken) taker[j] = i;
+      of.set(choice, taken);
+    }
+  }
+  return { of, taker };
+}
+
+const takenBy = (takes: Takes, choice: LayerChoice | undefined) => (choice ? (takes.of.get(choice) ?? []) : []);
+const allowed = (takes: Takes, choice: LayerChoice) => takes.of.has(choice);
+
+/** The layer whose pick takes layer i, if one does. */
+function takerOf(takes: Takes, picks: Picks, i: number): number | undefined {
+  const t = takes.taker[i];
+  return t !== undefined && takenBy(takes, picks[t]).includes(i) ? t : undefined;
+}
+
+/** A plan's cost at a price, with its error to break ties. */
+interface Score {
+  cost: number;
+  error: number;
+}
+
+const add = (a: Score, b: Score): Score => ({ cost: a.cost + b.cost, error: a.error + b.error });
+const better = (a: Score, b: Score) => a.cost < b.cost || (a.cost === b.cost && a.error < b.error);
+
+/**
+ * The picks minimizing Σ error − λ·saving over all layers (λ = ∞: the most saving), where a layer a pick takes must
+ * stay as it is. Taken layers hang under their taker (a forest, takers first in order), so this is a dynamic program:
+ * from the last layer back, each layer's best when free and its cost when taken (its own layers then free).
+ */
+function bestPicks(candidates: readonly MixedCandidate[], takes: Takes, lambda: number): Picks {
+  const n = candidates.length;
+  const children = candidates.map(() => [] as number[]);
+  takes.taker.forEach((t, j) => t !== undefined && children[t].push(j));
+  const free: Score[] = new Array(n), taken: Score[] = new Array(n);
+  const best: Picks = new Array(n);
+  for (let i = n - 1; i >= 0; i--) {
+    taken[i] = children[i].reduce((s, c) => add(s, free[c]), { cost: 0, error: 0 });
+    let score = taken[i];
+    for (const choice of candidates[i].choices) {
+      if (saving(choice) <= 0 || !allowed(takes, choice)) continue;
+      const own = { cost: lambda === Infinity ? -saving(choice) : choice.error - lambda * saving(choice), error: choice.error };
+      const gone = takenBy(takes, choice);
+      const total = children[i].reduce((s, c) => add(s, gone.includes(c) ? taken[c] : free[c]), own);
+      if (better(total, score)) [score, best[i]] = [total, choice];
+    }
+    free[i] = score;
+  }
+  const picks: Picks = new Array(n).fill(undefined);
+  const isTaken = new Array<boolean>(n).fill(false);
+  for (let i = 0; i < n; i++) {
+    if (isTaken[i]) continue;
+    picks[i] = best[i];
+    for (const c of takenBy(takes, best[i])) isTaken[c] = true;
+  }
+  return picks;
+}
+
+/** What fill and giveBack move among. */
+interface Moves {
+  candidates: readonly MixedCandidate[];
+  takes: Takes;
+  target: number;
+  paramsOf: (picks: Picks) => number;
+}
+
+/** Whether layer i may move to `to` in `picks`: not while another pick takes it, and not to a choice taking a rewritten layer. */
+const canMove = ({ takes }: Moves, picks: Picks, i: number, to: LayerChoice | undefined) =>
+  !to || (allowed(takes, to) && takerOf(takes, picks, i) === undefined && takenBy(takes, to).every((j) => !picks[j]));
+
+const errorOf = (picks: Picks) => picks.reduce((e, c) => e + (c?.error ?? 0), 0);
 
 /**
  * From a plan short of the target, moves layers to stronger choices until it is reached: the move that reaches it with
  * the least added error when one does, else the least error per parameter saved. The price sweep can only take choices
  * on each layer's convex hull, and may jump past the target; two smaller moves here can cost less than that jump.
  */
-function fill(candidates: readonly MixedCandidate[], picks: (LayerChoice | undefined)[], target: number, paramsOf: (p: (LayerChoice | undefined)[]) => number): (LayerChoice | undefined)[] {
+function fill(moves: Moves, picks: Picks): Picks {
+  const { candidates, target, paramsOf } = moves;
   const out = [...picks];
   for (let params = paramsOf(out); params > target; ) {
     let best: { i: number; to: LayerChoice; cost: number; reaches: boolean } | undefined;
@@ -104,7 +188,7 @@ function fill(candidates: readonly MixedCandidate[], picks: (LayerChoice | undef
       const now = out[i];
       for (const to of c.choices) {
         const more = saving(to) - (now ? saving(now) : 0);
-        if (more <= 0) continue;
+        if (more <= 0 || !canMove(moves, out, i, to)) continue;
         const added = to.error - (now?.error ?? 0);
         const reaches = params - more <= target;
         const cost = reaches ? added : added / more;
@@ -119,7 +203,8 @@ function fill(candidates: readonly MixedCandidate[], picks: (LayerChoice | undef
 }
 
 /** Moves layers to milder choices (or none) while the target holds, the largest error removed first. */
-function giveBack(candidates: readonly MixedCandidate[], picks: (LayerChoice | undefined)[], target: number, paramsOf: (p: (LayerChoice | undefined)[]) => number): (LayerChoice | undefined)[] {
+function giveBack(moves: Moves, picks: Picks): Picks {
+  const { candidates, target, paramsOf } = moves;
   const out = [...picks];
   let params = paramsOf(out);
   for (;;) {
@@ -129,7 +214,7 @@ function giveBack(candidates: readonly MixedCandidate[], picks: (LayerChoice | u
       for (const to of [undefined, ...c.choices]) {
         const after = params + (now ? saving(now) : 0) - (to ? saving(to) : 0);
         const gain = (now?.error ?? 0) - (to?.error ?? 0);
-        if (after <= target && gain > 0 && (!best || gain > best.gain)) best = { i, to, gain };
+        if (after <= target && gain > 0 && canMove(moves, out, i, to) && (!best || gain > best.gain)) best = { i, to, gain };
       }
     }
     if (!best) return out;

@@ -152,20 +152,24 @@ export interface DryRun {
   reason?: string;
   removed: number;
   added: number;
+  /** The other nodes the match takes with it (prune: the consumers whose inputs shrink), by key: no rule can rewrite
+   * them once this one has fired. */
+  consumes: string[];
 }
 
 export function dryRun(model: Model, rule: AnyRule, node: Node, options: Record<string, unknown> = {}, stats?: LayerStats): DryRun {
   const ctx: RuleContext<Record<string, unknown>> = { model, graph: model.graph, options: resolveOptions(rule, options), stats };
   const key = nodeKey(node);
-  if (!node.isOnnxDomain || !rule.meta.ops.includes(node.opType)) return { node: key, fires: false, reason: `not a ${rule.meta.ops.join('/')} node`, removed: 0, added: 0 };
+  if (!node.isOnnxDomain || !rule.meta.ops.includes(node.opType)) return { node: key, fires: false, reason: `not a ${rule.meta.ops.join('/')} node`, removed: 0, added: 0, consumes: [] };
   const match = rule.match(node, ctx);
-  if (isNoMatch(match)) return { node: key, fires: false, reason: match.noMatch, removed: 0, added: 0 };
+  if (isNoMatch(match)) return { node: key, fires: false, reason: match.noMatch, removed: 0, added: 0, consumes: [] };
   const refusal = checkConstants(match);
-  if (refusal) return { node: key, fires: false, reason: refusal, removed: 0, added: 0 };
+  if (refusal) return { node: key, fires: false, reason: refusal, removed: 0, added: 0, consumes: [] };
   const b = new Builder(ctx.graph, `${key}/${rule.name}`);
   rule.rewrite(match, b, ctx);
   const floats = (vs: Value[]) => vs.reduce((n, v) => n + (isFloatType(v.initializer!.dataType) ? v.initializer!.size : 0), 0);
-  const result = { node: key, fires: true, removed: floats(match.constants), added: floats(b.constants) };
+  const consumes = match.nodes.filter((n: Node) => n !== node).map(nodeKey);
+  const result = { node: key, fires: true, removed: floats(match.constants), added: floats(b.constants), consumes };
   b.discard();
   return result;
 }

@@ -71,6 +71,12 @@ export interface FitPlan {
   target: string;
   /** Input channels, output channels and conv geometry (2-D, group 1) mapping `input` to `target`: the patches to collect. */
   patches: PatchLayer;
+  /**
+   * Where the teacher computes `input`, when `input` is not itself a teacher value: the teacher's value `name`,
+   * restricted to the `kept` channels (ascending) of its `of` when given (prune: the consumer reads the pruned conv's
+   * kept channels). With it a layer can be fitted on the teacher's input alone (the mixed plan's trial fits).
+   */
+  teacherInput?: { name: string; channels?: { of: number; kept: readonly number[] } };
   /** Fits the proposal's params (in place) from the statistics of `patches` over (student input, teacher target). */
   solve(stats: PatchStats, params: Params, options: FitSolveOptions): FitResult | Promise<FitResult>;
 }
