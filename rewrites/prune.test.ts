@@ -26,7 +26,7 @@ function take(data: Float32Array, dims: number[], axis: number, keep: number[]):
   return Float32Array.from(out);
 }
 
-type Tail = 'relu' | 'rich' | 'dw' | 'branch' | 'gemm' | 'gemmT' | 'matmul';
+type Tail = 'relu' | 'rich' | 'dw' | 'branch' | 'gemm' | 'gemmT' | 'gemmN' | 'matmul';
 
 /**
  * x [N,4,6,6] → Relu → conv1 (4→C, 3×3, pad 1) → <tail>. With `keep`, the same model with only those channels of
@@ -74,6 +74,7 @@ function chain(tail: Tail, keep?: number[], zero: number[] = []): { model: Model
     h = node('Flatten', [node('GlobalAveragePool', [h], 'gap')], 'flatten');
     if (tail === 'gemm') h = node('Gemm', [h, constant('fc.w', [C, 10], 0), constant('fc.b', [10])], 'fc', { alpha: { float: 0.5 } });
     if (tail === 'gemmT') h = node('Gemm', [h, constant('fc.w', [10, C], 1), constant('fc.b', [10])], 'fc', { transB: 1 });
+    if (tail === 'gemmN') h = node('Gemm', [h, constant('fc.w', [C, 10], 0), constant('fc.b', [10])], 'fc');
     if (tail === 'matmul') h = node('MatMul', [h, constant('fc.w', [C, 10], 0)], 'fc');
   }
   g.outputs.push(h);
@@ -240,11 +241,12 @@ describe('prune', () => {
     const dw = pruneAt(chain('dw').model, 0.5);
     expect([...dw.records[0].params!.keys()]).toEqual(['conv.weight', 'conv.bias', 'chan1.weight', 'chan1.bias', 'consumer0.weight', 'consumer0.bias']);
     expect(dw.model.graph.nodes.find((n) => n.name?.endsWith('chan1/Conv'))!.getInt('group')).toBe(4);
-    // a Conv consumer's bias is a param (zero when it had none: conv "a"), so that fitting can set it; a Gemm's is kept
+    // a consumer's bias is a param (zero when it had none: conv "a"), so that fitting can set it; a Gemm with alpha ≠ 1 keeps its own
     const branch = pruneAt(chain('branch').model, 0.5).records[0].params!;
     expect([...branch.keys()]).toEqual(['conv.weight', 'conv.bias', 'consumer0.weight', 'consumer0.bias', 'consumer1.weight', 'consumer1.bias']);
     expect(Array.from(branch.get('consumer0.bias')!.data as Float32Array)).toEqual([0, 0, 0, 0, 0]);
     expect([...pruneAt(chain('gemm').model, 0.5).records[0].params!.keys()]).toEqual(['conv.weight', 'conv.bias', 'consumer0.weight']);
+    expect([...pruneAt(chain('gemmT').model, 0.5).records[0].params!.keys()]).toEqual(['conv.weight', 'conv.bias', 'consumer0.weight', 'consumer0.bias']);
   });
 
   describe('fitted to data (the consumer convs refitted on the kept channels)', () => {
@@ -265,6 +267,19 @@ describe('prune', () => {
       const relu = model.graph.nodes.find((n) => n.name === 'conv1/prune/chan0/Relu')!.outputs[0];
       for (const p of plans) expect(p.input).toBe(relu);
       expect(one(pruneAt(chain('gemm').model, 0.5).records).fit).toBeUndefined();
+      expect(one(pruneAt(chain('matmul').model, 0.5).records).fit).toBeUndefined();
+    });
+
+    it('a plain Gemm consumer is refitted too, its features a 1×1 map, whichever way its weight is stored', async () => {
+      for (const tail of ['gemmT', 'gemmN'] as const) {
+        const { model } = chain(tail);
+        const { student, record, report } = await fitted(model, 0.5);
+        expect(record.fit!.map((p) => [p.patches.cin, p.patches.cout, p.patches.geometry.kernel])).toEqual([[4, 10, [1, 1]]]);
+        const [layer] = report.layers;
+        expect(layer.errorAfter).toBeLessThan(0.9 * layer.errorBefore);
+        const measured = await measuredLayerError(model, 'fc_out0', student, 'fc_out0', calib);
+        expect(Math.abs(measured - layer.errorAfter)).toBeLessThan(1e-3 * layer.errorAfter);
+      }
     });
 
     it('removing zero-kernel channels and refitting keeps the layer exact, even from a scrambled consumer', async () => {

@@ -1,4 +1,4 @@
-import { convGeometry, DataType, defineRule, dtypeName, isNoMatch, noMatch, refitConv, type AttrInit, type FitPlan, type MatchBase, type Node, type Tensor, type Value } from '../src/index.js';
+import { convGeometry, DataType, defineRule, dtypeName, isNoMatch, noMatch, refitConv, Tensor, type AttrInit, type ConvGeometry, type FitPlan, type FitSolveOptions, type MatchBase, type Node, type PatchStats, type Value } from '../src/index.js';
 import { attrInits } from './prune-attrs.js';
 import { followChannels, type ChannelSlice, type PrunePath } from './prune-path.js';
 
@@ -49,9 +49,9 @@ export const prune = defineRule<PruneMatch, PruneOptions>({
     const slices = [...own, ...path.slices];
     const odd = slices.find((s) => s.value.initializer!.dataType !== DataType.FLOAT);
     if (odd) return noMatch(`"${odd.value.name}" is ${dtypeName(odd.value.initializer!.dataType)}; only float32 constants are sliced`);
-    const biases = new Map(path.consumers.filter((n) => n.opType === 'Conv').map((n) => [n, n.inputs[2] ?? undefined]));
+    const biases = new Map(path.consumers.filter(refittable).map((n) => [n, n.inputs[2] ?? undefined]));
     for (const [node, bias] of biases) {
-      if (bias && bias.initializer?.dataType !== DataType.FLOAT) return noMatch(`output feeds ${node.label} whose bias is not a float32 constant initializer`);
+      if (node.opType === 'Conv' && bias && bias.initializer?.dataType !== DataType.FLOAT) return noMatch(`output feeds ${node.label} whose bias is not a float32 constant initializer`);
     }
     const nodes = [conv, ...path.ops, ...path.consumers];
     const attrs: Record<string, AttrInit>[] = [];
@@ -74,7 +74,7 @@ export const prune = defineRule<PruneMatch, PruneOptions>({
         if (s) return b.param(s.role, s.value.initializer!.dims.map((d, axis) => (axis === s.axis ? match.keep.length : d)));
         return v && (renamed.get(v) ?? v);
       });
-      if (match.biases.has(node)) inputs[2] = b.param(`consumer${match.path.consumers.indexOf(node)}.bias`, [node.inputs[1]!.initializer!.dims[0]]);
+      if (match.biases.has(node)) inputs[2] = b.param(`consumer${match.path.consumers.indexOf(node)}.bias`, [outputsOf(node)]);
       const out = b.op(node.opType, inputs, match.attrs[match.nodes.indexOf(node)], name);
       renamed.set(node.outputs[0]!, out);
       return out;
@@ -82,17 +82,19 @@ export const prune = defineRule<PruneMatch, PruneOptions>({
     copy(match.conv, 'conv');
     match.path.ops.forEach((n, i) => copy(n, `chan${i}/${n.opType}`));
     const replace = match.path.consumers.map((n, i): [Value, Value] => [n.outputs[0]!, copy(n, `consumer${i}/${n.opType}`)]);
-    // One fit per 2-D Conv consumer: its kept input channels (and bias) refitted to its original output.
+    // One fit per 2-D Conv consumer and plain Gemm: its kept inputs (and bias) refitted to its original output.
+    const channels = match.conv.inputs[1]!.initializer!.dims[0];
     const fit = match.path.consumers.flatMap((n, i): FitPlan[] => {
       const dims = n.inputs[1]!.initializer!.dims;
-      if (n.opType !== 'Conv' || dims.length !== 4) return [];
+      if (!match.biases.has(n) || (n.opType === 'Conv' && dims.length !== 4)) return [];
       const weight = `consumer${i}.weight`, bias = `consumer${i}.bias`;
+      const inputMajor = n.opType === 'Gemm' && n.getInt('transB', 0) !== 1;
       return [{
         input: renamed.get(n.inputs[0]!)!,
         target: n.outputs[0]!.name,
-        patches: { cin: match.keep.length, cout: dims[0], geometry: convGeometry(n, dims) },
-        teacherInput: { name: n.inputs[0]!.name, channels: { of: dims[1], kept: match.keep } },
-        solve: (stats, params, options) => refitConv(stats, params.get(weight)!, params.get(bias)!, options),
+        patches: { cin: match.keep.length, cout: outputsOf(n), geometry: n.opType === 'Conv' ? convGeometry(n, dims) : FEATURES },
+        teacherInput: { name: n.inputs[0]!.name, channels: { of: channels, kept: match.keep } },
+        solve: (stats, params, options) => (inputMajor ? refitInputMajor : refitConv)(stats, params.get(weight)!, params.get(bias)!, options),
       }];
     });
     return { replace, fit };
@@ -106,6 +108,40 @@ export const prune = defineRule<PruneMatch, PruneOptions>({
     });
   },
 });
+
+/** Consumers whose weights (and bias, then a param) can be refitted to data: Convs, and Gemms computing
+ * x·B + C plainly (alpha = beta = 1) with a float32 bias of C_out entries or none. */
+function refittable(n: Node): boolean {
+  if (n.opType === 'Conv') return true;
+  if (n.opType !== 'Gemm' || n.getFloat('alpha', 1) !== 1 || n.getFloat('beta', 1) !== 1) return false;
+  const bias = n.inputs[2];
+  return !bias || (bias.initializer?.dataType === DataType.FLOAT && bias.initializer.size === outputsOf(n));
+}
+
+/** A consumer's output channels (Conv) or features (Gemm: B is [C_in, C_out], or [C_out, C_in] with transB). */
+function outputsOf(n: Node): number {
+  const dims = n.inputs[1]!.initializer!.dims;
+  return n.opType === 'Gemm' && n.getInt('transB', 0) !== 1 ? dims[1] : dims[0];
+}
+
+/** A Gemm's features are a 1×1 map: its fit collects the statistics of a pointwise conv. */
+const FEATURES: ConvGeometry = { kernel: [1, 1], strides: [1, 1], dilations: [1, 1], pads: [0, 0, 0, 0], autoPad: 'NOTSET', group: 1, ceilMode: false };
+
+/** refitConv for a weight stored input-major ([C_in, C_out], a Gemm without transB): refitConv reads output-major. */
+function refitInputMajor(stats: PatchStats, weight: Tensor, bias: Tensor, options: FitSolveOptions) {
+  const [cin, cout] = weight.dims;
+  const outputMajor = Tensor.float32([cout, cin], transpose(weight.toFloat32(), cin, cout));
+  const result = refitConv(stats, outputMajor, bias, options);
+  (weight.data as Float32Array).set(transpose(outputMajor.data as Float32Array, cout, cin));
+  return result;
+}
+
+/** A rows × cols row-major matrix, transposed. */
+function transpose(m: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(m.length);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = m[r * cols + c];
+  return out;
+}
 
 /** The `keep` output channels with the largest L1 kernel norms (ties: the lower index), in ascending order. */
 export function strongestChannels(weight: Tensor, keep: number): number[] {

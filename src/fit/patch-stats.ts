@@ -90,8 +90,10 @@ export class PatchStatsCollector {
     this.rows = this.stats.size - 1;
   }
 
-  /** Adds one batch: x [N, C_in, H, W] the layer's input, y [N, C_out, H', W'] its target output. */
-  async add(x: FloatTensor, y: FloatTensor, where = 'layer'): Promise<void> {
+  /** Adds one batch: x [N, C_in, H, W] the layer's input, y [N, C_out, H', W'] its target output. Features [N, C] (a
+   * Gemm's) are a 1×1 map: the same data. */
+  async add(features: FloatTensor, target: FloatTensor, where = 'layer'): Promise<void> {
+    const [x, y] = [asMap(features), asMap(target)];
     const positions = this.checkShapes(x.dims, y.dims, where);
     if (positions === 0) return;
     const out = await (await this.runnerFor(x.dims[2], x.dims[3])).run({ x, y });
@@ -161,6 +163,8 @@ export async function collectLayerStats(
   }
   return collector.stats;
 }
+
+const asMap = (t: FloatTensor): FloatTensor => (t.dims.length === 2 ? { data: t.data, dims: [...t.dims, 1, 1] } : t);
 
 function checkKernel(geo: ConvGeometry): [number, number] {
   if (geo.kernel.length !== 2) throw ftmError('E_UNSUPPORTED', `layer fitting handles 2-D convolutions, this one has a ${geo.kernel.length}-D kernel`);
