@@ -18,6 +18,18 @@ describe('planning to a target parameter ratio', () => {
     }
   });
 
+  it('counts a layer another rewrite takes with it once: pruning a chain of convs (VGG-style) plans what the rewrite achieves', () => {
+    const vgg = loadModel('fixtures/vgg/model.onnx');
+    for (const target of [0.5, 0.3, 0.21]) {
+      const plan = planRewrites(vgg, builtinRules.prune, { targetRatio: target, bestEffort: true });
+      const done = applyRules(vgg, [builtinRules.prune], { layers: rewrittenLayers(plan), options: { prune: plan.ruleOptions } });
+      expect(done.records.map((r) => r.status)).toEqual(rewrittenLayers(plan).map(() => 'fired'));
+      expect(done.paramsAfter).toBe(plan.paramsAfter);
+      for (const l of plan.layers.filter((l) => l.takenBy)) expect(rewrittenLayers(plan)).toContain(l.takenBy);
+    }
+    expect(planRewrites(vgg, builtinRules.prune, { targetRatio: 0.21 }).reachable).toBe(true);
+  });
+
   it('turns the knob only as far as needed: FTM stays at S=2 while it can, and goes to S=3 for 0.06', () => {
     expect(planRewrites(fixture, ftm, { targetRatio: 0.21 }).ruleOptions.s).toBe(2);
     expect(planRewrites(fixture, ftm, { targetRatio: 0.06 }).ruleOptions.s).toBe(3);

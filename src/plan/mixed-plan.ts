@@ -1,5 +1,5 @@
 import { ftmError } from '../errors.js';
-import type { Plan, PlannedLayer } from './plan.js';
+import { takenReason, type Plan, type PlannedLayer } from './plan.js';
 
 /** One way to rewrite a layer: a rule at one setting, what it removes and adds, and its measured fit error. */
 export interface LayerChoice {
@@ -78,8 +78,8 @@ export function planMixed(candidates: readonly MixedCandidate[], options: MixedP
     const pick = picks[i];
     if (pick) return { layer: c.layer, score: null, rewrite: true, removed: pick.removed, added: pick.added, rule: pick.rule, ruleOptions: pick.options, fitError: pick.error };
     const by = takerOf(takes, picks, i);
-    const reason = by !== undefined ? `taken with the rewrite at ${candidates[by].layer} (${picks[by]!.rule}), which counts its parameters` : c.choices.length ? NOT_CHOSEN : c.reason;
-    return { layer: c.layer, score: null, rewrite: false, removed: 0, added: 0, reason };
+    if (by !== undefined) return { layer: c.layer, score: null, rewrite: false, removed: 0, added: 0, reason: takenReason(candidates[by].layer, picks[by]!.rule), takenBy: candidates[by].layer };
+    return { layer: c.layer, score: null, rewrite: false, removed: 0, added: 0, reason: c.choices.length ? NOT_CHOSEN : c.reason };
   });
   return { targetRatio, achievedRatio, minRatio: minParams / reference, reachable, ruleOptions: {}, paramsBefore: reference, paramsAfter: params, layers };
 }

@@ -46,6 +46,8 @@ export interface PlannedLayer {
   added: number;
   /** Why the layer is not rewritten: the rule's reason, an exclusion, or "kept to land on the target". */
   reason?: string;
+  /** The layer whose rewrite takes this one with it (prune: its consumers), when it is rewritten. */
+  takenBy?: string;
   /** The rewrite's median time over the layer's, the worst of the batch sizes timed (when it was timed). */
   latencyRatio?: number;
   /** In a mixed plan (planMixed): the rule that rewrites the layer, its options there, and the fit error it was chosen by. */
@@ -162,16 +164,31 @@ const KEPT = 'kept to land on the target ratio';
 function candidatesAt(model: Model, rule: AnyRule, ruleOptions: Record<string, unknown>, options: PlanOptions): PlannedLayer[] {
   const include = options.include && new Set(options.include);
   const exclude = new Set(options.exclude ?? []);
+  // A rewrite that takes later layers with it (prune: its consumers) goes first, in graph order: they are not counted twice.
+  const takers = new Map<string, string>();
   return model.graph.nodes
     .filter((n) => n.isOnnxDomain && rule.meta.ops.includes(n.opType))
-    .map((n) => {
+    .map((n): PlannedLayer => {
       const layer = nodeKey(n);
       const score = options.scores?.[layer] ?? null;
       if (exclude.has(layer) || (include && !include.has(layer))) return { layer, score, rewrite: false, removed: 0, added: 0, reason: 'excluded' };
       const d = dryRun(model, rule, n, ruleOptions, options.stats?.[layer]);
       const saves = d.removed > d.added;
+      const takenBy = takers.get(layer);
+      if (d.fires && saves && takenBy) return { layer, score, rewrite: false, removed: 0, added: 0, reason: takenReason(takenBy, rule.name), takenBy };
+      if (d.fires && saves) for (const c of d.consumes) takers.set(c, layer);
       return { layer, score, rewrite: d.fires && saves, removed: d.removed, added: d.added, reason: d.fires ? (saves ? undefined : 'the rewrite would not reduce parameters') : d.reason };
     });
+}
+
+export const takenReason = (by: string, rule: string) => `taken with the rewrite at ${by} (${rule}), which counts its parameters`;
+
+/** A layer left for the rewrite of a layer that is given back stays as it is too: to land on the target. */
+function untakeGivenBack(layers: PlannedLayer[]): void {
+  const rewritten = new Set(layers.filter((l) => l.rewrite).map((l) => l.layer));
+  for (const l of layers) {
+    if (l.takenBy && !rewritten.has(l.takenBy)) [l.takenBy, l.reason] = [undefined, KEPT];
+  }
 }
 
 /**
@@ -203,6 +220,7 @@ function landOnTarget(layers: PlannedLayer[], ruleOptions: Record<string, unknow
     closer.rewrite = false;
     closer.reason = KEPT;
   }
+  untakeGivenBack(layers);
   const achievedRatio = params / reference;
   return {
     targetRatio: options.targetRatio,
