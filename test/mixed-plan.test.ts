@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { builtinRules, ftm, lowrank, prune } from '../rewrites/index.js';
-import { applyRules, FtmError, measureLayerChoices, planMixed, profileLayers, Tensor, type LayerChoice, type MixedCandidate } from '../src/index.js';
+import { applyRules, FtmError, measureLayerChoices, planMixed, profileLayers, Tensor, type AnyRule, type CalibrationSet, type LayerChoice, type MixedCandidate, type Model } from '../src/index.js';
 import { modelWithInput, randomFloats, randomWeight } from './helpers/build.js';
 import { memoryCalibration } from './helpers/memory-calib.js';
 
@@ -97,12 +97,23 @@ describe('planMixed: the least total fit error that lands on the target', () => 
   });
 });
 
+type Built = ReturnType<typeof modelWithInput>;
+
+/** Conv (pads 1) → Relu, appended to the graph. */
+const convRelu = (g: Built['g'], input: Built['x'], name: string, w: ReturnType<typeof randomWeight>) =>
+  g.addNode({ op: 'Relu', inputs: [g.addNode({ op: 'Conv', inputs: [input, w], name, attrs: { pads: [1, 1, 1, 1] } }).outputs[0]!] }).outputs[0]!;
+
+/** Every layer's choices under the rules, measured on random calibration samples. */
+async function choicesOf(m: Model, rules: AnyRule[], calib: CalibrationSet): Promise<MixedCandidate[]> {
+  const profile = await profileLayers(m, calib, { threads: 1 });
+  return measureLayerChoices(m, rules, profile.layers, calib, { threads: 1 });
+}
+
 describe('mixed plan on a model: measured fit errors choose the rule and the layer', () => {
   // stem → A (a rank-2 weight: low-rank rewrites it exactly) → B (a random, full-rank weight)
   function model() {
     const { model, g, x } = modelWithInput(['N', 16, 8, 8]);
-    const conv = (input: typeof x, name: string, w: ReturnType<typeof randomWeight>) =>
-      g.addNode({ op: 'Relu', inputs: [g.addNode({ op: 'Conv', inputs: [input, w], name, attrs: { pads: [1, 1, 1, 1] } }).outputs[0]!] }).outputs[0]!;
+    const conv = (input: typeof x, name: string, w: ReturnType<typeof randomWeight>) => convRelu(g, input, name, w);
     const [u, v] = [randomFloats(16 * 2, 3), randomFloats(2 * 144, 4)];
     const lowRank = Float32Array.from({ length: 16 * 144 }, (_, i) => u[2 * Math.floor(i / 144)] * v[i % 144] + u[2 * Math.floor(i / 144) + 1] * v[144 + (i % 144)]);
     const stem = conv(x, 'stem', randomWeight(g, 'w0', [16, 16, 3, 3], 1));
@@ -113,9 +124,7 @@ describe('mixed plan on a model: measured fit errors choose the rule and the lay
 
   it('rewrites the low-rank layer with low-rank, exactly, and keeps the full-rank one', async () => {
     const m = model();
-    const calib = memoryCalibration('x', [16, 8, 8], randomFloats(64 * 16 * 64, 5));
-    const profile = await profileLayers(m, calib, { threads: 1 });
-    const candidates = await measureLayerChoices(m, [ftm, lowrank], profile.layers, calib, { threads: 1 });
+    const candidates = await choicesOf(m, [ftm, lowrank], memoryCalibration('x', [16, 8, 8], randomFloats(64 * 16 * 64, 5)));
     const a = candidates.find((c) => c.layer === 'A')!;
     expect(new Set(a.choices.map((c) => c.rule))).toEqual(new Set(['ftm', 'lowrank']));
     const plan = planMixed(candidates, { targetRatio: 0.75, total: 3 * 16 * 16 * 9 });
@@ -128,9 +137,7 @@ describe('mixed plan on a model: measured fit errors choose the rule and the lay
     const stem = g.addNode({ op: 'Relu', inputs: [g.addNode({ op: 'Conv', inputs: [x, randomWeight(g, 'w0', [16, 8, 3, 3], 1)], name: 'stem', attrs: { pads: [1, 1, 1, 1] } }).outputs[0]!] }).outputs[0]!;
     const a = g.addNode({ op: 'Conv', inputs: [stem, randomWeight(g, 'wa', [16, 16, 3, 3], 2)], name: 'a', attrs: { pads: [1, 1, 1, 1] } }).outputs[0]!;
     g.outputs.push(g.addNode({ op: 'Conv', inputs: [a, randomWeight(g, 'wb', [16, 16, 3, 3], 3)], name: 'b', attrs: { pads: [1, 1, 1, 1] } }).outputs[0]!);
-    const calib = memoryCalibration('x', [8, 8, 8], randomFloats(32 * 8 * 64, 6));
-    const profile = await profileLayers(m, calib, { threads: 1 });
-    const candidates = await measureLayerChoices(m, [ftm, lowrank], profile.layers, calib, { threads: 1 });
+    const candidates = await choicesOf(m, [ftm, lowrank], memoryCalibration('x', [8, 8, 8], randomFloats(32 * 8 * 64, 6)));
     const b = candidates.find((c) => c.layer === 'b')!;
     expect(b.choices.length).toBe(ftm.meta.knob!.values.length + lowrank.meta.knob!.values.filter((v) => v < 1).length);
     for (const c of b.choices) expect(c.error).toBeGreaterThan(0);
@@ -141,8 +148,7 @@ describe('mixed plan with prune: a pruned layer takes its consumer', () => {
   // stem → A (half its output channels have zero kernels: pruning them loses nothing) → B → C
   function model() {
     const { model, g, x } = modelWithInput(['N', 8, 8, 8]);
-    const conv = (input: typeof x, name: string, w: ReturnType<typeof randomWeight>) =>
-      g.addNode({ op: 'Relu', inputs: [g.addNode({ op: 'Conv', inputs: [input, w], name, attrs: { pads: [1, 1, 1, 1] } }).outputs[0]!] }).outputs[0]!;
+    const conv = (input: typeof x, name: string, w: ReturnType<typeof randomWeight>) => convRelu(g, input, name, w);
     const half = randomFloats(16 * 16 * 9, 7).map((v, i) => (Math.floor(i / 144) % 2 ? 0 : v));
     const stem = conv(x, 'stem', randomWeight(g, 'w0', [16, 8, 3, 3], 1));
     const a = conv(stem, 'A', g.addInitializer('wA', Tensor.float32([16, 16, 3, 3], half)));
@@ -151,11 +157,11 @@ describe('mixed plan with prune: a pruned layer takes its consumer', () => {
     return model;
   }
 
+  const m = model();
+  const measured = choicesOf(m, [prune], memoryCalibration('x', [8, 8, 8], randomFloats(48 * 8 * 64, 8)));
+
   it('measures every layer\'s prune, even where another prune takes it, on the original\'s kept channels', async () => {
-    const m = model();
-    const calib = memoryCalibration('x', [8, 8, 8], randomFloats(48 * 8 * 64, 8));
-    const profile = await profileLayers(m, calib, { threads: 1 });
-    const candidates = await measureLayerChoices(m, [prune], profile.layers, calib, { threads: 1 });
+    const candidates = await measured;
     const pruned = (layer: string) => candidates.find((c) => c.layer === layer)!.choices;
     expect(pruned('A').map((c) => c.options.ratio)).toEqual(prune.meta.knob!.values);
     expect(pruned('B').length).toBe(prune.meta.knob!.values.length);
@@ -169,11 +175,7 @@ describe('mixed plan with prune: a pruned layer takes its consumer', () => {
   });
 
   it('plans A pruned at one half, and leaves B to it', async () => {
-    const m = model();
-    const calib = memoryCalibration('x', [8, 8, 8], randomFloats(48 * 8 * 64, 8));
-    const profile = await profileLayers(m, calib, { threads: 1 });
-    const candidates = await measureLayerChoices(m, [prune], profile.layers, calib, { threads: 1 });
-    const plan = planMixed(candidates, { targetRatio: 0.8, total: 3 * 16 * 16 * 9 + 16 * 8 * 9 });
+    const plan = planMixed(await measured, { targetRatio: 0.8, total: 3 * 16 * 16 * 9 + 16 * 8 * 9 });
     expect(plan.layers.filter((l) => l.rewrite).map((l) => [l.layer, l.rule, l.ruleOptions])).toEqual([['A', 'prune', { ratio: 0.5 }]]);
     expect(plan.layers.find((l) => l.layer === 'B')!.reason).toMatch(/^taken with the rewrite at A \(prune\)/);
     const done = applyRules(m, [prune], { assignments: Object.fromEntries(plan.layers.filter((l) => l.rewrite).map((l) => [l.layer, { rule: l.rule!, options: l.ruleOptions }])) });
