@@ -17,22 +17,7 @@ export function fitLowrank(stats: PatchStats, params: Params, options: FitSolveO
   }
   const errorBefore = convError(m, product(pw.data as Float32Array, k.data as Float32Array, cout, r, n), bias.data as Float32Array);
 
-  // Ŵᵀ (n × C_out) from the centered normal equations, and S = Ŵ·Σxx·Ŵᵀ (C_out × C_out).
-  const wt = solveDamped(m.xx, m.xy, n, ridgeFor(n, m.count, options.damping));
-  const t = new Float64Array(n * cout);
-  for (let i = 0; i < n; i++)
-    for (let j = 0; j < n; j++) {
-      const a = m.xx[i * n + j];
-      if (a !== 0) for (let c = 0; c < cout; c++) t[i * cout + c] += a * wt[j * cout + c];
-    }
-  const scatter = new Float64Array(cout * cout);
-  for (let i = 0; i < n; i++)
-    for (let a = 0; a < cout; a++) {
-      const w = wt[i * cout + a];
-      if (w !== 0) for (let c = 0; c < cout; c++) scatter[a * cout + c] += w * t[i * cout + c];
-    }
-  for (let a = 0; a < cout; a++) for (let c = 0; c < a; c++) scatter[a * cout + c] = scatter[c * cout + a] = (scatter[a * cout + c] + scatter[c * cout + a]) / 2;
-  const { vectors } = symmetricEigen(scatter, cout);
+  const { wt, vectors } = decompose(stats, m, options.damping);
 
   // Term i: U_i = eigenvector i, V_i = U_iᵀ·Ŵ; balanced by √‖V_i‖ (U_i has unit norm).
   const kData = k.data as Float32Array, pwData = pw.data as Float32Array, biasData = bias.data as Float32Array;
@@ -52,6 +37,42 @@ export function fitLowrank(stats: PatchStats, params: Params, options: FitSolveO
     biasData[c] = s;
   }
   return { errorBefore, errorAfter: convError(m, w, biasData) };
+}
+
+interface Decomposition {
+  damping: number | undefined;
+  /** Ŵᵀ, n × C_out. */
+  wt: Float64Array;
+  /** Eigenvectors of Ŵ·Σxx·Ŵᵀ, one per row, by decreasing eigenvalue. */
+  vectors: Float64Array;
+}
+
+/** Ŵ and the eigenvectors depend on the statistics, not on r: the mixed plan's trial fits solve every budget of a
+ * layer on one statistics object, which then costs one decomposition. */
+const decompositions = new WeakMap<PatchStats, Decomposition>();
+
+function decompose(stats: PatchStats, m: ReturnType<typeof convMoments>, damping: number | undefined): Decomposition {
+  const known = decompositions.get(stats);
+  if (known && known.damping === damping) return known;
+  const { inputs: n, cout } = m;
+  // Ŵᵀ (n × C_out) from the centered normal equations, and S = Ŵ·Σxx·Ŵᵀ (C_out × C_out).
+  const wt = solveDamped(m.xx, m.xy, n, ridgeFor(n, m.count, damping));
+  const t = new Float64Array(n * cout);
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < n; j++) {
+      const a = m.xx[i * n + j];
+      if (a !== 0) for (let c = 0; c < cout; c++) t[i * cout + c] += a * wt[j * cout + c];
+    }
+  const scatter = new Float64Array(cout * cout);
+  for (let i = 0; i < n; i++)
+    for (let a = 0; a < cout; a++) {
+      const w = wt[i * cout + a];
+      if (w !== 0) for (let c = 0; c < cout; c++) scatter[a * cout + c] += w * t[i * cout + c];
+    }
+  for (let a = 0; a < cout; a++) for (let c = 0; c < a; c++) scatter[a * cout + c] = scatter[c * cout + a] = (scatter[a * cout + c] + scatter[c * cout + a]) / 2;
+  const result = { damping, wt, vectors: symmetricEigen(scatter, cout).vectors };
+  decompositions.set(stats, result);
+  return result;
 }
 
 function param(params: Params, role: string, where: string): Tensor {

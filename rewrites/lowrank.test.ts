@@ -3,12 +3,14 @@ import { relMaxError } from '../test/helpers/reference.js';
 import { describe, expect, it } from 'vitest';
 import { applyRules, loadModel, RuleTester, Tensor, type ApplyResult, type AttrInit, type Graph, type Model, type RewriteRecord } from '../src/index.js';
 import { loadCalibration, readPreprocessFile } from '../src/calib/index.js';
-import { DEFAULT_DAMPING, fitSequential } from '../src/fit/index.js';
+import { collectLayerStats, DEFAULT_DAMPING, fitSequential } from '../src/fit/index.js';
+import { captureBatches } from '../src/runtime/capture.js';
 import { modelWithInput, randomFloats, randomWeight } from '../test/helpers/build.js';
 import { expectCode } from '../test/helpers/errors.js';
 import { measuredLayerError } from '../test/helpers/layer-error.js';
 import { memoryCalibration } from '../test/helpers/memory-calib.js';
 import { runOnce } from '../test/helpers/ort.js';
+import { fitLowrank } from './lowrank-fit.js';
 import { chooseRank, lowrank } from './lowrank.js';
 
 RuleTester.describe = describe;
@@ -230,6 +232,20 @@ describe('lowrank', () => {
         expect(fit.errorAfter).toBeLessThan(fit.errorBefore);
         const measured = await measuredLayerError(model, 'conv_out0', fit.student, 'conv_out0', calib);
         expect(Math.abs(measured - fit.errorAfter)).toBeLessThan(1e-4 * fit.errorAfter);
+      }
+    });
+
+    it('solves each rank on shared statistics as on a copy of its own: what the ranks share depends on the statistics only', async () => {
+      const { model, calib } = teacherWith(randomFloats(8 * 54, 1));
+      const paramsAt = (rank: number) => one(applyRules(model, [lowrank], { options: { lowrank: { rank } } }).records).params!;
+      const plan = one(applyRules(model, [lowrank], { options: { lowrank: { rank: 2 } } }).records).fit![0];
+      const pairs = captureBatches(calib, { x: { model, value: plan.input.name }, y: { model, value: plan.target } }, { batchSize: 16 });
+      const stats = await collectLayerStats(pairs, plan.patches, { threads: 1 });
+      for (const rank of [2, 4, 1]) {
+        const [shared, alone] = [paramsAt(rank), paramsAt(rank)];
+        const errors = [fitLowrank(stats, shared).errorAfter, fitLowrank({ ...stats, xx: stats.xx.slice(), xy: stats.xy.slice() }, alone).errorAfter];
+        expect(errors[0]).toBe(errors[1]);
+        for (const role of shared.keys()) expect(Array.from(shared.get(role)!.data as Float32Array)).toEqual(Array.from(alone.get(role)!.data as Float32Array));
       }
     });
 
