@@ -144,6 +144,23 @@ describe('mixed plan on a model: measured fit errors choose the rule and the lay
   });
 });
 
+describe('trial-fit progress', () => {
+  it('weighs each layer by its estimated work, so that one wide layer does not throw the ETA', async () => {
+    // stem → a (3×3 over 16 channels: a patch of 154) → b (1×1 over 16: a patch of 18)
+    const { model: m, g, x } = modelWithInput(['N', 8, 8, 8]);
+    const stem = convRelu(g, x, 'stem', randomWeight(g, 'w0', [16, 8, 3, 3], 1));
+    const a = convRelu(g, stem, 'a', randomWeight(g, 'wa', [16, 16, 3, 3], 2));
+    g.outputs.push(g.addNode({ op: 'Conv', inputs: [a, randomWeight(g, 'wb', [16, 16, 1, 1], 3)], name: 'b' }).outputs[0]!);
+    const calib = memoryCalibration('x', [8, 8, 8], randomFloats(16 * 8 * 64, 9));
+    const progress: [number, number, string][] = [];
+    const profile = await profileLayers(m, calib, { threads: 1 });
+    await measureLayerChoices(m, [lowrank], profile.layers, calib, { threads: 1, onProgress: (...p) => progress.push(p) });
+    expect(progress.map((p) => p[2])).toEqual(['a', 'b']);
+    expect(progress[1][0]).toBe(progress[1][1]);
+    expect(progress[0][0] / progress[0][1]).toBeGreaterThan(0.9);
+  });
+});
+
 describe('mixed plan with prune: a pruned layer takes its consumer', () => {
   // stem → A (half its output channels have zero kernels: pruning them loses nothing) → B → C
   function model() {

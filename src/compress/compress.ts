@@ -179,7 +179,7 @@ export async function compressModel(original: Model, calib: CalibrationSet, opti
   let planned: Plan & { draftLatency?: LatencyComparison };
   if (mixed) {
     const candidates = await timed('trial-fit', () =>
-      measureLayerChoices(model, rules, profile.layers, fitSet, { include: options.include, exclude: options.exclude, threads, batchSize, onProgress: (done, all) => options.onProgress?.('trial-fit', done / all) }),
+      measureLayerChoices(model, rules, profile.layers, fitSet, { include: options.include, exclude: options.exclude, threads, batchSize, onProgress: (done, all, layer) => options.onProgress?.('trial-fit', done / all, layer) }),
     );
     const mixedOptions = { targetRatio: options.targetRatio, bestEffort: options.bestEffort, total: countParams(model.graph), reference: intake.params.before };
     const plan = planMixed(candidates, mixedOptions);

@@ -18,8 +18,9 @@ export interface LayerChoicesOptions {
   exclude?: string[];
   threads?: number;
   batchSize?: number;
-  /** After each layer's fits: how many layers of all are done. */
-  onProgress?: (done: number, total: number) => void;
+  /** After each layer's fits: the work done and all of it, in the same unit (layers weigh what their statistics and
+   * solves are estimated to cost, so that the ETA is not thrown by one wide layer), and the layer just done. */
+  onProgress?: (done: number, total: number, layer: string) => void;
 }
 
 /** One setting's rewrite of a layer, waiting for its fit: the plan, the weights it fits, and the choice it will score. */
@@ -83,6 +84,9 @@ export async function measureLayerChoices(model: Model, rules: readonly AnyRule[
       }
     }
   }
+  const counts = new Map(profiles.map((p) => [p.layer, p.count]));
+  const work = new Map([...trials].map(([layer, t]) => [layer, estimatedWork(t, counts.get(layer) ?? 1)]));
+  const total = [...work.values()].reduce((a, b) => a + b, 0);
   let done = 0;
   for (const [layer, layerTrials] of trials) {
     for (const group of byStatistics(layerTrials)) {
@@ -98,9 +102,22 @@ export async function measureLayerChoices(model: Model, rules: readonly AnyRule[
         t.choice.error = Math.max(t.choice.error, error);
       }
     }
-    options.onProgress?.(++done, trials.size);
+    done += work.get(layer)!;
+    options.onProgress?.(done, total, layer);
   }
   return [...candidates.values()];
+}
+
+/**
+ * A layer's trial work, roughly in flops: per statistics group, its Gram (K², K the patch length) over the positions,
+ * and a K³ solve per trial. Only the proportions between layers matter.
+ */
+function estimatedWork(trials: readonly Trial[], positions: number): number {
+  return byStatistics(trials).reduce((sum, group) => {
+    const { cin, geometry } = group[0].source.patches;
+    const k = (cin + 1) * geometry.kernel.reduce((a, b) => a * b, 1) + 1;
+    return sum + k * k * (positions + group.length * k);
+  }, 0);
 }
 
 /** Where a trial's statistics come from in the original model: the value read, the patches over all its channels, and the channels the fit keeps. */
