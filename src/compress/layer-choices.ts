@@ -85,11 +85,12 @@ export async function measureLayerChoices(model: Model, rules: readonly AnyRule[
     }
   }
   const counts = new Map(profiles.map((p) => [p.layer, p.count]));
-  const work = new Map([...trials].map(([layer, t]) => [layer, estimatedWork(t, counts.get(layer) ?? 1)]));
+  const groups = new Map([...trials].map(([layer, t]) => [layer, byStatistics(t)]));
+  const work = new Map([...groups].map(([layer, g]) => [layer, estimatedWork(g, counts.get(layer) ?? 1)]));
   const total = [...work.values()].reduce((a, b) => a + b, 0);
   let done = 0;
-  for (const [layer, layerTrials] of trials) {
-    for (const group of byStatistics(layerTrials)) {
+  for (const [layer, layerGroups] of groups) {
+    for (const group of layerGroups) {
       const { input, patches } = group[0].source;
       const pairs = captureBatches(calib, { x: { model, value: input }, y: { model, value: group[0].plan.target } }, { threads, batchSize: options.batchSize ?? 64 });
       const stats = await collectLayerStats(pairs, patches, { threads, where: layer });
@@ -109,11 +110,11 @@ export async function measureLayerChoices(model: Model, rules: readonly AnyRule[
 }
 
 /**
- * A layer's trial work, roughly in flops: per statistics group, its Gram (K², K the patch length) over the positions,
- * and a K³ solve per trial. Only the proportions between layers matter.
+ * A layer's trial work, roughly in flops: per group of trials sharing statistics (byStatistics), its Gram (K², K the
+ * patch length) over the positions, and a K³ solve per trial. Only the proportions between layers matter.
  */
-function estimatedWork(trials: readonly Trial[], positions: number): number {
-  return byStatistics(trials).reduce((sum, group) => {
+function estimatedWork(groups: readonly Trial[][], positions: number): number {
+  return groups.reduce((sum, group) => {
     const { cin, geometry } = group[0].source.patches;
     const k = (cin + 1) * geometry.kernel.reduce((a, b) => a * b, 1) + 1;
     return sum + k * k * (positions + group.length * k);

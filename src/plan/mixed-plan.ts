@@ -109,13 +109,14 @@ function takenLayers(candidates: readonly MixedCandidate[]): Takes {
   return { of, taker };
 }
 
-const takenBy = (takes: Takes, choice: LayerChoice | undefined) => (choice ? (takes.of.get(choice) ?? []) : []);
+/** The layers a choice takes with it, by index (none for no choice). */
+const layersTakenWith = (takes: Takes, choice: LayerChoice | undefined) => (choice ? (takes.of.get(choice) ?? []) : []);
 const allowed = (takes: Takes, choice: LayerChoice) => takes.of.has(choice);
 
 /** The layer whose pick takes layer i, if one does. */
 function takerOf(takes: Takes, picks: Picks, i: number): number | undefined {
   const t = takes.taker[i];
-  return t !== undefined && takenBy(takes, picks[t]).includes(i) ? t : undefined;
+  return t !== undefined && layersTakenWith(takes, picks[t]).includes(i) ? t : undefined;
 }
 
 /** A plan's cost at a price, with its error to break ties. */
@@ -144,7 +145,7 @@ function bestPicks(candidates: readonly MixedCandidate[], takes: Takes, lambda: 
     for (const choice of candidates[i].choices) {
       if (saving(choice) <= 0 || !allowed(takes, choice)) continue;
       const own = { cost: lambda === Infinity ? -saving(choice) : choice.error - lambda * saving(choice), error: choice.error };
-      const gone = takenBy(takes, choice);
+      const gone = layersTakenWith(takes, choice);
       const total = children[i].reduce((s, c) => add(s, gone.includes(c) ? taken[c] : free[c]), own);
       if (better(total, score)) [score, best[i]] = [total, choice];
     }
@@ -155,7 +156,7 @@ function bestPicks(candidates: readonly MixedCandidate[], takes: Takes, lambda: 
   for (let i = 0; i < n; i++) {
     if (isTaken[i]) continue;
     picks[i] = best[i];
-    for (const c of takenBy(takes, best[i])) isTaken[c] = true;
+    for (const c of layersTakenWith(takes, best[i])) isTaken[c] = true;
   }
   return picks;
 }
@@ -170,7 +171,7 @@ interface Moves {
 
 /** Whether layer i may move to `to` in `picks`: not while another pick takes it, and not to a choice taking a rewritten layer. */
 const canMove = ({ takes }: Moves, picks: Picks, i: number, to: LayerChoice | undefined) =>
-  !to || (allowed(takes, to) && takerOf(takes, picks, i) === undefined && takenBy(takes, to).every((j) => !picks[j]));
+  !to || (allowed(takes, to) && takerOf(takes, picks, i) === undefined && layersTakenWith(takes, to).every((j) => !picks[j]));
 
 const errorOf = (picks: Picks) => picks.reduce((e, c) => e + (c?.error ?? 0), 0);
 
