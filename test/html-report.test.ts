@@ -238,7 +238,9 @@ describe('--quiet and --json', () => {
   const calib = ['--calib', `${FIXTURE}/calib`, '--preprocess', `${FIXTURE}/preprocess.json`, '--calib-limit', '32'];
 
   it('the main job prints the report object on stdout, nothing on stderr', () => {
-    const r = cli([`${FIXTURE}/model.onnx`, ...calib, '--target-ratio', '0.9', '--no-distill', '-o', join(dir, 'm.onnx'), '--report', join(dir, 'r.json'), '--quiet', '--json']);
+    // --allow-slower: at 0.9 the one rewritten layer can time slower on a loaded machine, and the default latency gate
+    // would fail the job; this test is about the output streams.
+    const r = cli([`${FIXTURE}/model.onnx`, ...calib, '--target-ratio', '0.9', '--no-distill', '--allow-slower', '-o', join(dir, 'm.onnx'), '--report', join(dir, 'r.json'), '--quiet', '--json']);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout.trim().split('\n')).toHaveLength(1);
