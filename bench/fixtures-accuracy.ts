@@ -38,7 +38,7 @@ const RESULTS_MD = 'bench/fixtures-accuracy.md';
 const TRAIN_IMAGES = '/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz';
 const POOL_SIZE = 1024;
 const POOL_SEED = 13;
-const CALIB_COUNT = 256;
+export const CALIB_COUNT = 256;
 
 export interface FixtureRun {
   fixture: string;
@@ -56,7 +56,7 @@ export interface FixtureRun {
 }
 
 /** The calibration pool: POOL_SIZE seeded Fashion-MNIST training images as 8-bit PNGs, written once per machine. */
-async function fashionPool(): Promise<string> {
+export async function fashionPool(): Promise<string> {
   const dir = join(tmpdir(), `ftm-fashion-pool-${POOL_SIZE}-seed${POOL_SEED}`);
   if (existsSync(dir) && readdirSync(dir).filter((f) => f.endsWith('.png')).length === POOL_SIZE) return dir;
   mkdirSync(dir, { recursive: true });

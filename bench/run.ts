@@ -11,6 +11,7 @@ import { benchScale, scalePage } from './scale.js';
 import { benchRealModels, realModelsPage } from './real-models.js';
 import { benchFixturesAccuracy } from './fixtures-accuracy.js';
 import { benchTrainingSpeed, fixtureTraining, trainingSpeedTable } from './training-speed.js';
+import { benchDistillStepCost, stepCostPage } from './distill-step-cost.js';
 
 /** `npm run bench`: prints each benchmark's table and writes them all to bench/results.md (the real-model manifest's to bench/real-models.md). */
 const threads = cpus().length;
@@ -51,6 +52,11 @@ sections.push(
     'training graph: forward, loss and backward; backward = training graph − fed forward.\n\n' +
     trainingSpeedTable(speed),
 );
+
+// A distillation step's cost on every fixture, the ground of the default budget's overhead: bench/distill-step-cost.md.
+const stepCost = stepCostPage(await benchDistillStepCost(120, 3, threads), 120, 3, threads);
+writeFileSync('bench/distill-step-cost.md', stepCost);
+process.stdout.write(stepCost);
 
 // Every fixture, ratio, rule and seed: long; its tables go to bench/fixtures-accuracy.md.
 process.stdout.write(await benchFixturesAccuracy({ threads }));
