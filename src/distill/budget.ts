@@ -10,9 +10,9 @@ import { MIN_WARMUP_STEPS } from './schedule.js';
 export const STEP_OVERHEAD = 64 * 15e6;
 
 /**
- * The default distillation work, in sample-MACs (samples trained on × Conv MACs per sample, plus STEP_OVERHEAD per step):
- * DEFAULT_DISTILL_STEPS steps of 64 samples on a model of 32 M Conv MACs per sample, about the fixture (ResNet-20 at
- * 28×28, 31.0 M), where that step budget was chosen.
+ * The default distillation work, in sample-MACs (samples trained on × Conv MACs per sample, plus STEP_OVERHEAD per
+ * step): DEFAULT_DISTILL_STEPS steps of 64 samples on a model of 32 M Conv MACs per sample, about the fixture
+ * (ResNet-20 at 28×28, 31.0 M), where that step budget was chosen.
  * A step's time grows with the model's cost, so a fixed step count that takes a minute on the fixture takes hours on a
  * ResNet at 224×224, and a model a sixth of the fixture's cost gets more than twice the steps in about the same time; a
  * fixed amount of work does not depend on the machine, unlike a time budget.
@@ -24,8 +24,8 @@ export type DistillBudget = { steps: number; macsPerSample: number | null } | { 
 /**
  * The default step budget for a model of `macsPerSample` at `batchSize`: DEFAULT_DISTILL_WORK spread over steps. The
  * overhead bounds it at any batch: a model of no MACs gets DEFAULT_DISTILL_WORK / STEP_OVERHEAD steps, about three
- * times DEFAULT_DISTILL_STEPS. Fewer steps than one warm-up (MIN_WARMUP_STEPS) cannot train, so then distillation is skipped, with the
- * steps it would take to run it. A model whose cost cannot be computed gets DEFAULT_DISTILL_STEPS.
+ * times DEFAULT_DISTILL_STEPS. Fewer steps than one warm-up (MIN_WARMUP_STEPS) cannot train, so then distillation is
+ * skipped, with the steps it would take to run it. A model whose cost cannot be computed gets DEFAULT_DISTILL_STEPS.
  */
 export function defaultDistillBudget(macsPerSample: number | null, batchSize: number): DistillBudget {
   if (macsPerSample === null || !(macsPerSample > 0)) return { steps: DEFAULT_DISTILL_STEPS, macsPerSample };
