@@ -21,6 +21,7 @@ import { compressModel, loadCalibration, loadModel, readPreprocessFile } from '.
 import { MIXED, namedRule } from '../src/commands/rule-options.js';
 import { formatTable } from '../src/report/table.js';
 import { CALIB_COUNT, FIXTURES, fashionPool } from './fixtures-accuracy.js';
+import { median } from './timing.js';
 
 const BATCH = 64;
 
@@ -35,8 +36,6 @@ interface StepCost {
   macsPerSample: number;
   msPerStep: number;
 }
-
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 export async function benchDistillStepCost(steps: number, rounds: number, threads: number): Promise<StepCost[]> {
   const pool = await fashionPool();
