@@ -9,15 +9,18 @@ import { MIN_WARMUP_STEPS } from './schedule.js';
  */
 export const STEP_OVERHEAD = 64 * 15e6;
 
+/** The model cost, in Conv MACs per sample, at which the default budget is DEFAULT_DISTILL_STEPS steps of 64 samples. */
+export const REFERENCE_MACS = 32e6;
+
 /**
  * The default distillation work, in sample-MACs (samples trained on × Conv MACs per sample, plus STEP_OVERHEAD per
- * step): DEFAULT_DISTILL_STEPS steps of 64 samples on a model of 32 M Conv MACs per sample, about the fixture
+ * step): DEFAULT_DISTILL_STEPS steps of 64 samples on a model of REFERENCE_MACS, about the fixture
  * (ResNet-20 at 28×28, 31.0 M), where that step budget was chosen.
  * A step's time grows with the model's cost, so a fixed step count that takes a minute on the fixture takes hours on a
  * ResNet at 224×224, and a model a sixth of the fixture's cost gets more than twice the steps in about the same time; a
  * fixed amount of work does not depend on the machine, unlike a time budget.
  */
-export const DEFAULT_DISTILL_WORK = DEFAULT_DISTILL_STEPS * (64 * 32e6 + STEP_OVERHEAD);
+export const DEFAULT_DISTILL_WORK = DEFAULT_DISTILL_STEPS * (64 * REFERENCE_MACS + STEP_OVERHEAD);
 
 export type DistillBudget = { steps: number; macsPerSample: number | null } | { skipped: string; macsPerSample: number };
 
