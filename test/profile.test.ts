@@ -240,6 +240,30 @@ describe('pairing', () => {
     expect(groups.map((g) => [g.prime, ...g.ghosts].map(cluster))).toEqual(groups.map((g) => Array(3).fill(cluster(g.prime))));
   });
 
+  it('greedy S > 2 takes the same groups as evaluating every prime at every step', () => {
+    // the definition, evaluated in full: the prime whose size − 1 most similar remaining channels sum highest (ties: lowest index)
+    const reference = (sim: Float64Array, c: number, sizes: number[]) => {
+      const left = Array.from({ length: c }, (_, i) => i);
+      return sizes.map((size) => {
+        const ranked = (p: number) => left.filter((q) => q !== p).sort((a, b) => sim[b * c + p] - sim[a * c + p] || a - b).slice(0, size - 1);
+        const total = (p: number) => ranked(p).reduce((s, g) => s + sim[g * c + p], 0);
+        const prime = left.reduce((best, p) => (total(p) > total(best) ? p : best));
+        const ghosts = ranked(prime);
+        for (const ch of [prime, ...ghosts]) left.splice(left.indexOf(ch), 1);
+        return { prime, ghosts: ghosts.sort((a, b) => a - b) };
+      });
+    };
+    let seed = 7;
+    const random = () => ((seed = (seed * 48271) % 2147483647) / 2147483647);
+    for (const [c, s, levels] of [[30, 3, 0], [41, 4, 0], [48, 6, 5], [25, 3, 3]]) {
+      // levels > 0 rounds similarities to few values, so that totals tie
+      const sim = Float64Array.from({ length: c * c }, () => (levels ? Math.round(random() * levels) / levels : random()));
+      const sizes = Array.from({ length: Math.ceil(c / s) }, (_, j) => Math.min(s, Math.ceil((c - j) / Math.ceil(c / s))));
+      const expected = reference(sim, c, sizes).sort((a, b) => a.prime - b.prime);
+      expect(groupChannels(sim, new Float64Array(c * c), sizes), `C=${c}, S=${s}`).toEqual(expected);
+    }
+  });
+
   it('groups have the sizes asked for, every channel in one group', () => {
     for (const sizes of [[3, 3, 2, 2], [4, 1], [2, 2, 2, 1, 1], [5]]) {
       const c = sizes.reduce((a, b) => a + b, 0);
