@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { symmetricEigen } from '../src/index.js';
+import { symmetricEigen, truncatedSvd } from '../src/index.js';
 import { randomFloats } from './helpers/build.js';
 
 /** A·v − λ·v and VVᵀ − I, their largest entries. */
@@ -43,5 +43,40 @@ describe('symmetricEigen', () => {
     const zero = symmetricEigen(new Float64Array(4), 2);
     expect(Array.from(zero.values)).toEqual([0, 0]);
     expect(residuals(new Float64Array(4), 2, zero.values, zero.vectors).orthogonality).toBe(0);
+  });
+});
+
+describe('truncatedSvd', () => {
+  it.each([
+    [40, 12],
+    [12, 40],
+    [20, 20],
+  ])('%i × %i of rank 3: the leading triplets rebuild it, orthonormal on both sides, values descending', (rows, cols) => {
+    // M = Σ_k σ_k a_k b_kᵀ with σ = 5, 2, 1 on random (not orthogonal) directions: rank 3
+    const a = randomFloats(3 * rows, rows), b = randomFloats(3 * cols, cols + 1);
+    const m = new Float64Array(rows * cols);
+    [5, 2, 1].forEach((sigma, k) => {
+      for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) m[i * cols + j] += sigma * a[k * rows + i] * b[k * cols + j];
+    });
+    const { u, s, v } = truncatedSvd(m, rows, cols, 4);
+    expect(s.length).toBe(4);
+    expect(s[3]).toBeLessThan(1e-6 * s[0]);
+    for (let k = 1; k < 4; k++) expect(s[k]).toBeLessThanOrEqual(s[k - 1]);
+    let rebuilt = 0, norm = 0;
+    for (let i = 0; i < rows; i++)
+      for (let j = 0; j < cols; j++) {
+        let x = 0;
+        for (let k = 0; k < 3; k++) x += s[k] * u[k * rows + i] * v[k * cols + j];
+        rebuilt = Math.max(rebuilt, Math.abs(x - m[i * cols + j]));
+        norm = Math.max(norm, Math.abs(m[i * cols + j]));
+      }
+    expect(rebuilt).toBeLessThan(1e-9 * norm);
+    for (const [vecs, len] of [[u, rows], [v, cols]] as const)
+      for (let k = 0; k < 3; k++)
+        for (let l = 0; l < 3; l++) {
+          let dot = 0;
+          for (let i = 0; i < len; i++) dot += vecs[k * len + i] * vecs[l * len + i];
+          expect(Math.abs(dot - (k === l ? 1 : 0))).toBeLessThan(1e-9);
+        }
   });
 });

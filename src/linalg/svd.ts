@@ -9,35 +9,39 @@ export interface TruncatedSvd {
   v: Float64Array;
 }
 
-/** Works on the smaller Gram matrix (MᵀM or MMᵀ), so the cost follows min(rows, cols). */
+/**
+ * Works on the smaller Gram matrix (MᵀM or MMᵀ), so the cost follows min(rows, cols). The matrix is read as A, small ×
+ * large (M, or Mᵀ copied once), so every product below runs along contiguous rows.
+ */
 export function truncatedSvd(m: ArrayLike<number>, rows: number, cols: number, rank: number): TruncatedSvd {
-  const small = Math.min(rows, cols);
-  const r = Math.min(rank, small);
   const byCols = cols <= rows;
+  const [small, large] = byCols ? [cols, rows] : [rows, cols];
+  const r = Math.min(rank, small);
+  const a = new Float64Array(small * large);
+  if (byCols) for (let k = 0; k < rows; k++) for (let i = 0; i < cols; i++) a[i * rows + k] = m[k * cols + i];
+  else a.set(m);
   const gram = new Float64Array(small * small);
   for (let i = 0; i < small; i++) {
+    const ai = a.subarray(i * large, (i + 1) * large);
     for (let j = i; j < small; j++) {
       let acc = 0;
-      if (byCols) for (let k = 0; k < rows; k++) acc += m[k * cols + i] * m[k * cols + j];
-      else for (let k = 0; k < cols; k++) acc += m[i * cols + k] * m[j * cols + k];
+      for (let k = 0, off = j * large; k < large; k++) acc += ai[k] * a[off + k];
       gram[i * small + j] = gram[j * small + i] = acc;
     }
   }
   const { values, vectors } = symmetricEigen(gram, small);
-  const u = new Float64Array(r * rows), s = new Float64Array(r), v = new Float64Array(r * cols);
+  const known = new Float64Array(r * small), other = new Float64Array(r * large), s = new Float64Array(r);
   for (let k = 0; k < r; k++) {
     const sigma = Math.sqrt(Math.max(values[k], 0));
     s[k] = sigma;
-    const known = byCols ? v : u, other = byCols ? u : v;
-    const knownLen = byCols ? cols : rows, otherLen = byCols ? rows : cols;
-    for (let i = 0; i < knownLen; i++) known[k * knownLen + i] = vectors[k * small + i];
-    // the other side's vector is M·v/σ (or Mᵀ·u/σ); a zero singular value leaves it zero
+    known.set(vectors.subarray(k * small, (k + 1) * small), k * small);
+    // the other side's vector is Aᵀ·known/σ; a zero singular value leaves it zero
     if (sigma === 0) continue;
-    for (let i = 0; i < otherLen; i++) {
-      let acc = 0;
-      for (let j = 0; j < knownLen; j++) acc += (byCols ? m[i * cols + j] : m[j * cols + i]) * known[k * knownLen + j];
-      other[k * otherLen + i] = acc / sigma;
+    const out = other.subarray(k * large, (k + 1) * large);
+    for (let i = 0; i < small; i++) {
+      const f = known[k * small + i] / sigma;
+      if (f !== 0) for (let j = 0, off = i * large; j < large; j++) out[j] += f * a[off + j];
     }
   }
-  return { u, s, v };
+  return byCols ? { u: other, s, v: known } : { u: known, s, v: other };
 }
