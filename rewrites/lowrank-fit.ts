@@ -1,4 +1,4 @@
-import { convError, convMoments, ftmError, ridgeFor, solveDamped, symmetricEigen, type FitResult, type FitSolveOptions, type Params, type PatchStats, type Tensor } from '../src/index.js';
+import { convMoments, ftmError, relativeError, ridgeFor, solveDamped, symmetricEigen, type ConvMoments, type FitResult, type FitSolveOptions, type Params, type PatchStats, type Tensor } from '../src/index.js';
 
 /**
  * Fits lowrank's pair of convs, k (V: C_in → r, k×k, no bias) then pw (U: r → C_out, 1×1, bias b), to a layer's
@@ -15,7 +15,7 @@ export function fitLowrank(stats: PatchStats, params: Params, options: FitSolveO
   if (k.size !== r * n || pw.size !== cout * r || bias.size !== cout) {
     throw ftmError('E_RULE', `expected k.weight [r, ${stats.cin}, k…] with k² = ${stats.k2}, pw.weight [${cout}, r, 1…], pw.bias [${cout}], found [${k.dims}], [${pw.dims}], [${bias.dims}]`, where);
   }
-  const errorBefore = convError(m, product(pw.data as Float32Array, k.data as Float32Array, cout, r, n), bias.data as Float32Array);
+  const errorBefore = factoredError(m, pw.data as Float32Array, k.data as Float32Array, bias.data as Float32Array, r);
 
   const { wt, vectors } = decompose(stats, m, options.damping);
 
@@ -30,13 +30,58 @@ export function fitLowrank(stats: PatchStats, params: Params, options: FitSolveO
     for (let j = 0; j < n; j++) kData[i * n + j] = v[j] / g;
     for (let c = 0; c < cout; c++) pwData[c * r + i] = vectors[i * cout + c] * g;
   }
-  const w = product(pwData, kData, cout, r, n);
+  const kMean = new Float64Array(r);
+  for (let i = 0; i < r; i++) for (let j = 0; j < n; j++) kMean[i] += kData[i * n + j] * m.meanX[j];
   for (let c = 0; c < cout; c++) {
     let s = m.meanY[c];
-    for (let j = 0; j < n; j++) s -= w[c * n + j] * m.meanX[j];
+    for (let i = 0; i < r; i++) s -= pwData[c * r + i] * kMean[i];
     biasData[c] = s;
   }
-  return { errorBefore, errorAfter: convError(m, w, biasData) };
+  return { errorBefore, errorAfter: factoredError(m, pwData, kData, biasData, r) };
+}
+
+/**
+ * convError of the conv U·V (U = pw C_out × r, V = k r × n) and bias b, without forming U·V: the quadratic term
+ * Σ_c U_c·(V·Σxx·Vᵀ)·U_cᵀ costs r·n² where the product's costs C_out·n², and the mixed plan's trial fits evaluate
+ * every budget of every layer.
+ */
+function factoredError(m: ConvMoments, u: Float32Array, v: Float32Array, bias: Float32Array, r: number): number {
+  const { inputs: n, cout, count } = m;
+  const vxx = new Float64Array(r * n);
+  for (let i = 0; i < r; i++)
+    for (let a = 0; a < n; a++) {
+      const f = v[i * n + a];
+      if (f !== 0) for (let b = 0; b < n; b++) vxx[i * n + b] += f * m.xx[a * n + b];
+    }
+  const gram = new Float64Array(r * r), vxy = new Float64Array(r * cout), vMean = new Float64Array(r);
+  for (let i = 0; i < r; i++) {
+    for (let j = 0; j <= i; j++) {
+      let t = 0;
+      for (let b = 0; b < n; b++) t += vxx[i * n + b] * v[j * n + b];
+      gram[i * r + j] = gram[j * r + i] = t;
+    }
+    for (let a = 0; a < n; a++) {
+      const f = v[i * n + a];
+      vMean[i] += f * m.meanX[a];
+      if (f !== 0) for (let c = 0; c < cout; c++) vxy[i * cout + c] += f * m.xy[a * cout + c];
+    }
+  }
+  let error = 0, spread = 0;
+  for (let c = 0; c < cout; c++) {
+    let quad = 0, cross = 0, mean = m.meanY[c] - bias[c];
+    for (let i = 0; i < r; i++) {
+      const ui = u[c * r + i];
+      if (ui === 0) continue;
+      let t = 0;
+      for (let j = 0; j < r; j++) t += gram[i * r + j] * u[c * r + j];
+      quad += ui * t;
+      cross += ui * vxy[i * cout + c];
+      mean -= ui * vMean[i];
+    }
+    error += m.yy[c] - 2 * cross + quad + count * mean * mean;
+    spread += m.yy[c];
+  }
+  return relativeError(error, spread);
 }
 
 interface Decomposition {
@@ -79,15 +124,4 @@ function param(params: Params, role: string, where: string): Tensor {
   const t = params.get(role);
   if (!t || !(t.data instanceof Float32Array)) throw ftmError('E_RULE', `expected the float32 lowrank weight "${role}" among the rewrite's params, found ${[...params.keys()].join(', ') || 'none'}`, where);
   return t;
-}
-
-/** U·V for U C_out × r and V r × n (row-major), in float64. */
-function product(u: Float32Array, v: Float32Array, cout: number, r: number, n: number): Float64Array {
-  const w = new Float64Array(cout * n);
-  for (let c = 0; c < cout; c++)
-    for (let i = 0; i < r; i++) {
-      const f = u[c * r + i];
-      if (f !== 0) for (let j = 0; j < n; j++) w[c * n + j] += f * v[i * n + j];
-    }
-  return w;
 }
