@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { relMaxError } from '../test/helpers/reference.js';
 import { describe, expect, it } from 'vitest';
-import { applyRules, loadModel, RuleTester, Tensor, type ApplyResult, type AttrInit, type Graph, type Model, type RewriteRecord } from '../src/index.js';
+import { applyRules, loadModel, RuleTester, Tensor, truncatedSvd, type ApplyResult, type AttrInit, type Graph, type Model, type RewriteRecord } from '../src/index.js';
 import { loadCalibration, readPreprocessFile } from '../src/calib/index.js';
 import { collectLayerStats, DEFAULT_DAMPING, fitSequential } from '../src/fit/index.js';
 import { captureBatches } from '../src/runtime/capture.js';
@@ -11,6 +11,7 @@ import { measuredLayerError } from '../test/helpers/layer-error.js';
 import { memoryCalibration } from '../test/helpers/memory-calib.js';
 import { runOnce } from '../test/helpers/ort.js';
 import { fitLowrank } from './lowrank-fit.js';
+import { kernelSvd } from './lowrank-svd.js';
 import { chooseRank, lowrank } from './lowrank.js';
 
 RuleTester.describe = describe;
@@ -282,5 +283,29 @@ describe('lowrank', () => {
     }
     console.log(`lowrank on ${layer}:\n${rows.join('\n')}`);
     expect(last).toBeLessThan(1e-4);
+  });
+});
+
+describe('kernelSvd', () => {
+  it('gives what truncatedSvd gives, for a copy of a kernel seen at a higher rank and for a changed one', () => {
+    const data = randomFloats(12 * 5 * 9, 31);
+    const svd = (t: Tensor, rank: number) => {
+      const { u, s, v } = kernelSvd(t, rank);
+      return { u: [...u], s: [...s], v: [...v] };
+    };
+    const fresh = (d: Float32Array, rank: number) => {
+      const { u, s, v } = truncatedSvd(d, 12, 45, rank);
+      return { u: [...u], s: [...s], v: [...v] };
+    };
+    expect(svd(Tensor.float32([12, 5, 3, 3], data), 8)).toEqual(fresh(data, 8));
+    expect(svd(Tensor.float32([12, 5, 3, 3], data.slice()), 3)).toEqual(fresh(data, 3));
+    expect(svd(Tensor.float32([12, 5, 3, 3], data.slice()), 50)).toEqual(fresh(data, 12));
+    const changed = data.slice();
+    changed[100] += 0.5;
+    expect(svd(Tensor.float32([12, 5, 3, 3], changed), 3)).toEqual(fresh(changed, 3));
+    // remembered: the copy's triplets are read from the first result, not computed again
+    const first = kernelSvd(Tensor.float32([12, 5, 3, 3], data), 8);
+    expect(kernelSvd(Tensor.float32([12, 5, 3, 3], data.slice()), 2).u.buffer).toBe(first.u.buffer);
+    expect(kernelSvd(Tensor.float32([12, 5, 3, 3], changed), 2).u.buffer).not.toBe(first.u.buffer);
   });
 });

@@ -1,5 +1,6 @@
-import { convGeometry, DataType, defineRule, dtypeName, noMatch, truncatedSvd, type MatchBase, type NoMatch, type Node, type Tensor, type Value } from '../src/index.js';
+import { convGeometry, DataType, defineRule, dtypeName, noMatch, type MatchBase, type NoMatch, type Node, type Tensor, type Value } from '../src/index.js';
 import { fitLowrank } from './lowrank-fit.js';
+import { kernelSvd } from './lowrank-svd.js';
 
 export interface LowrankOptions {
   rank: number;
@@ -68,7 +69,7 @@ export const lowrank = defineRule<LowrankMatch, LowrankOptions>({
     const [cout, cin, ...kernel] = match.weight.dims;
     const cols = cin * kernel.reduce((a, k) => a * k, 1);
     const r = match.rank;
-    const { u, s, v } = truncatedSvd(match.weight.toFloat32(), cout, cols, r);
+    const { u, s, v } = kernelSvd(match.weight, r);
     const k = params.get('k.weight')!.data as Float32Array;
     const pw = params.get('pw.weight')!.data as Float32Array;
     for (let i = 0; i < r; i++) {
