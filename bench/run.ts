@@ -7,6 +7,7 @@ import { ACCURACY_HEADER, benchAccuracy } from './accuracy.js';
 import { compareLatency } from './latency.js';
 import { benchLatencyTable, latencyTable, writeLatencyTable } from './latency-table.js';
 import { benchProfile, PROFILE_BENCH_HEADER } from './profile.js';
+import { benchMixedCost, DEFAULT_MODELS, mixedCostPage } from './mixed-cost.js';
 import { benchScale, scalePage } from './scale.js';
 import { benchRealModels, realModelsPage } from './real-models.js';
 import { benchFixturesAccuracy } from './fixtures-accuracy.js';
@@ -65,6 +66,11 @@ process.stdout.write(await benchFixturesAccuracy({ threads }));
 const scale = scalePage(await benchScale({ threads }), threads);
 writeFileSync('bench/scale.md', scale);
 process.stdout.write(scale);
+
+// The mixed plan against FTM alone on the same networks: bench/mixed-cost.md.
+const mixedCost = mixedCostPage(await benchMixedCost(DEFAULT_MODELS, threads), threads);
+writeFileSync('bench/mixed-cost.md', mixedCost);
+process.stdout.write(mixedCost);
 
 const real = await benchRealModels();
 process.stdout.write(realModelsPage(real.manifest, real.rows, 'npm run bench'));

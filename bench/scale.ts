@@ -20,12 +20,12 @@ import { formatTable } from '../src/report/table.js';
  * node_modules/.cache/ftm-scale, with the calibration arrays.
  */
 
-const CACHE = 'node_modules/.cache/ftm-scale';
-const IMAGES = 'fixtures/resnet20/calib';
-const IMAGENET = { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
+export const CACHE = 'node_modules/.cache/ftm-scale';
+export const IMAGES = 'fixtures/resnet20/calib';
+export const IMAGENET = { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
 export const SCALE_HEADER = ['model', 'input', 'images', 'options', 'profile+plan s', 'layer latency s', 'fit s', 'refit s', 'evaluate s', 'job s', 'wall s', 'forward pass s', 'closed form ÷ forward', 'wall ÷ forward', 'peak RSS GB'];
 
-interface Job {
+export interface Job {
   model: string;
   size: number;
   images: number;
@@ -77,7 +77,7 @@ async function runJob(job: Job, threads: number): Promise<string[]> {
 }
 
 /** One onnxruntime pass of the original over the job's images (batches of 64, after a warm-up pass; the median of three). */
-async function forwardSeconds(path: string, job: Job, threads: number): Promise<number> {
+export async function forwardSeconds(path: string, job: Job, threads: number): Promise<number> {
   const model = loadModel(path);
   const calib = await loadCalibration(job.calib, model, { ...job.preprocess, limit: job.images });
   const batches: { data: Float32Array; count: number }[] = [];
