@@ -7,7 +7,8 @@
  *
  *     npx tsx bench/mixed-cost.ts [MODEL ...]      (default: resnet18 mobilenet_v3_small; writes bench/mixed-cost.md)
  *
- * ResNet-50 (`npx tsx bench/mixed-cost.ts resnet50`, printed only) takes over an hour with the mixed plan.
+ * ResNet-50 (`npx tsx bench/mixed-cost.ts resnet50`, printed only) costs far more than ResNet-18 with the mixed plan
+ * (bench/mixed-cost.md has a partial measurement).
  *
  * Models from bench/export-resnet.py into bench/scale.ts's cache (Debian python3-torch and python3-torchvision).
  */
