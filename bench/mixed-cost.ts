@@ -13,7 +13,7 @@
  * Models from bench/export-resnet.py into bench/scale.ts's cache (Debian python3-torch and python3-torchvision).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -65,9 +65,12 @@ export function mixedCostPage(rows: string[][], threads: number): string {
     `resized to RGB, 8 held out. job = the report's total; forward pass = one onnxruntime pass of the original over the 64 images (warm, batches of 64, median of three). ` +
     `The held-out output error is ‖student − teacher‖ / ‖teacher‖ on the logits of the 8 held-out images.\n\n` +
     formatTable(HEADER, rows) +
-    '\n'
+    `\n${existsSync(NOTES) ? `\n${readFileSync(NOTES, 'utf8')}` : ''}`
   );
 }
+
+/** What was read from a run (where the time went, what changed), kept by hand and carried into every page. */
+const NOTES = 'bench/mixed-cost.notes.md';
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const models = process.argv.slice(2);
