@@ -17,7 +17,7 @@ export function fitLowrank(stats: PatchStats, params: Params, options: FitSolveO
   }
   const errorBefore = factoredError(m, pw.data as Float32Array, k.data as Float32Array, bias.data as Float32Array, r);
 
-  const { wt, vectors } = decompose(stats, m, options.damping);
+  const { wt, values, vectors, fitted } = decompose(stats, m, options.damping);
 
   // Term i: U_i = eigenvector i, V_i = U_iᵀ·Ŵ; balanced by √‖V_i‖ (U_i has unit norm).
   const kData = k.data as Float32Array, pwData = pw.data as Float32Array, biasData = bias.data as Float32Array;
@@ -37,13 +37,25 @@ export function fitLowrank(stats: PatchStats, params: Params, options: FitSolveO
     for (let i = 0; i < r; i++) s -= pwData[c * r + i] * kMean[i];
     biasData[c] = s;
   }
-  return { errorBefore, errorAfter: factoredError(m, pwData, kData, biasData, r) };
+  // With W = U·Uᵀ·Ŵ and b = ȳ − W·x̄: W·Σxx·Wᵀ has trace Σ_{i<r} λ_i, and W·Σxy has trace Σ_{i<r} U_iᵀ·(Ŵ·Σxy)·U_i.
+  let quad = 0, cross = 0, spread = 0;
+  for (let i = 0; i < r; i++) {
+    quad += values[i];
+    for (let a = 0; a < cout; a++) {
+      let t = 0;
+      for (let c = 0; c < cout; c++) t += fitted[a * cout + c] * vectors[i * cout + c];
+      cross += vectors[i * cout + a] * t;
+    }
+  }
+  for (let c = 0; c < cout; c++) spread += m.yy[c];
+  return { errorBefore, errorAfter: relativeError(spread - 2 * cross + quad, spread) };
 }
 
 /**
  * convError of the conv U·V (U = pw C_out × r, V = k r × n) and bias b, without forming U·V: the quadratic term
  * Σ_c U_c·(V·Σxx·Vᵀ)·U_cᵀ costs r·n² where the product's costs C_out·n², and the mixed plan's trial fits evaluate
- * every budget of every layer.
+ * every budget of every layer. For the weights as given (the error before the fit); the fit's own error comes from
+ * its decomposition.
  */
 function factoredError(m: ConvMoments, u: Float32Array, v: Float32Array, bias: Float32Array, r: number): number {
   const { inputs: n, cout, count } = m;
@@ -88,8 +100,11 @@ interface Decomposition {
   damping: number | undefined;
   /** Ŵᵀ, n × C_out. */
   wt: Float64Array;
-  /** Eigenvectors of Ŵ·Σxx·Ŵᵀ, one per row, by decreasing eigenvalue. */
+  /** Eigenvalues of Ŵ·Σxx·Ŵᵀ, decreasing, and its eigenvectors, one per row. */
+  values: Float64Array;
   vectors: Float64Array;
+  /** Ŵ·Σxy, C_out × C_out: with the eigenvalues, the error of every rank without its weights. */
+  fitted: Float64Array;
 }
 
 /** Ŵ and the eigenvectors depend on the statistics, not on r: the mixed plan's trial fits solve every budget of a
@@ -115,7 +130,13 @@ function decompose(stats: PatchStats, m: ReturnType<typeof convMoments>, damping
       if (w !== 0) for (let c = 0; c < cout; c++) scatter[a * cout + c] += w * t[i * cout + c];
     }
   for (let a = 0; a < cout; a++) for (let c = 0; c < a; c++) scatter[a * cout + c] = scatter[c * cout + a] = (scatter[a * cout + c] + scatter[c * cout + a]) / 2;
-  const result = { damping, wt, vectors: symmetricEigen(scatter, cout).vectors };
+  const fitted = new Float64Array(cout * cout);
+  for (let i = 0; i < n; i++)
+    for (let a = 0; a < cout; a++) {
+      const w = wt[i * cout + a];
+      if (w !== 0) for (let c = 0; c < cout; c++) fitted[a * cout + c] += w * m.xy[i * cout + c];
+    }
+  const result = { damping, wt, ...symmetricEigen(scatter, cout), fitted };
   decompositions.set(stats, result);
   return result;
 }
