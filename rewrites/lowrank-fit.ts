@@ -123,22 +123,23 @@ function decompose(stats: PatchStats, m: ReturnType<typeof convMoments>, damping
       const a = m.xx[i * n + j];
       if (a !== 0) for (let c = 0; c < cout; c++) t[i * cout + c] += a * wt[j * cout + c];
     }
-  const scatter = new Float64Array(cout * cout);
-  for (let i = 0; i < n; i++)
-    for (let a = 0; a < cout; a++) {
-      const w = wt[i * cout + a];
-      if (w !== 0) for (let c = 0; c < cout; c++) scatter[a * cout + c] += w * t[i * cout + c];
-    }
+  const scatter = transposedProduct(wt, t, n, cout);
   for (let a = 0; a < cout; a++) for (let c = 0; c < a; c++) scatter[a * cout + c] = scatter[c * cout + a] = (scatter[a * cout + c] + scatter[c * cout + a]) / 2;
-  const fitted = new Float64Array(cout * cout);
-  for (let i = 0; i < n; i++)
-    for (let a = 0; a < cout; a++) {
-      const w = wt[i * cout + a];
-      if (w !== 0) for (let c = 0; c < cout; c++) fitted[a * cout + c] += w * m.xy[i * cout + c];
-    }
+  const fitted = transposedProduct(wt, m.xy, n, cout);
   const result = { damping, wt, ...symmetricEigen(scatter, cout), fitted };
   decompositions.set(stats, result);
   return result;
+}
+
+/** Aᵀ·B for A and B both n × k (row-major): k × k. */
+function transposedProduct(a: Float64Array, b: Float64Array, n: number, k: number): Float64Array {
+  const out = new Float64Array(k * k);
+  for (let i = 0; i < n; i++)
+    for (let p = 0; p < k; p++) {
+      const f = a[i * k + p];
+      if (f !== 0) for (let q = 0; q < k; q++) out[p * k + q] += f * b[i * k + q];
+    }
+  return out;
 }
 
 function param(params: Params, role: string, where: string): Tensor {
