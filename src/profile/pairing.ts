@@ -157,7 +157,7 @@ function greedyGroups(similarity: Float64Array, c: number, sizes: readonly numbe
   for (const size of sizes) {
     if (size !== evaluatedFor) for (const p of left) evaluate(p, size);
     evaluatedFor = size;
-    let best = -1;
+    let best: number;
     for (;;) {
       best = -1;
       for (const p of left) if (best < 0 || bound[p] > bound[best]) best = p;
