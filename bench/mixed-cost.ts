@@ -19,10 +19,12 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { CompressReport } from '../src/index.js';
 import { formatTable } from '../src/report/table.js';
-import { CACHE, forwardSeconds, IMAGENET, IMAGES, type Job } from './scale.js';
+import { at224, CACHE, forwardSeconds, type Job } from './scale.js';
 
 /** The ratio asked per model: MobileNets cannot reach 0.5 (depthwise and first convs stay), so they get 0.7. */
 const RATIOS: Record<string, number> = { resnet18: 0.5, mobilenet_v3_small: 0.7, resnet50: 0.5 };
+
+const RULES = ['ftm', 'mixed'];
 
 export const DEFAULT_MODELS = ['resnet18', 'mobilenet_v3_small'];
 
@@ -33,11 +35,11 @@ export async function benchMixedCost(models: string[], threads: number): Promise
   execFileSync('/usr/bin/python3', ['bench/export-resnet.py', CACHE, ...models], { stdio: ['ignore', 'ignore', 'inherit'] });
   const rows: string[][] = [];
   for (const model of models) {
-    const job: Job = { model, size: 224, images: 64, calib: IMAGES, flags: ['--size', '224x224', '--mean', IMAGENET.mean.join(','), '--std', IMAGENET.std.join(',')], options: [], preprocess: { size: [224, 224], ...IMAGENET } };
+    const job = at224(model);
     const path = join(CACHE, `${model}.onnx`);
-    const reports = ['ftm', 'mixed'].map((rule) => runJob(path, job, rule, threads));
+    const reports = RULES.map((rule) => runJob(path, job, rule, threads));
     const forward = await forwardSeconds(path, job, threads);
-    for (const [i, rule] of ['ftm', 'mixed'].entries()) {
+    for (const [i, rule] of RULES.entries()) {
       const { seconds: s, achievedRatio, agreement } = reports[i];
       const top1 = agreement[0].top1Agreement;
       const row = [model, rule, achievedRatio.toFixed(3), (s['trial-fit'] ?? 0).toFixed(1), (s['layer-latency'] ?? 0).toFixed(1), s.fit.toFixed(1), s.total.toFixed(1), forward.toFixed(2), (s.total / forward).toFixed(0), agreement[0].relativeError.toFixed(3), top1 == null ? '' : `${(100 * top1).toFixed(1)}%`];

@@ -21,8 +21,8 @@ import { formatTable } from '../src/report/table.js';
  */
 
 export const CACHE = 'node_modules/.cache/ftm-scale';
-export const IMAGES = 'fixtures/resnet20/calib';
-export const IMAGENET = { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
+const IMAGES = 'fixtures/resnet20/calib';
+const IMAGENET = { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
 export const SCALE_HEADER = ['model', 'input', 'images', 'options', 'profile+plan s', 'layer latency s', 'fit s', 'refit s', 'evaluate s', 'job s', 'wall s', 'forward pass s', 'closed form ÷ forward', 'wall ÷ forward', 'peak RSS GB'];
 
 export interface Job {
@@ -37,11 +37,12 @@ export interface Job {
   preprocess: PreprocessOptions;
 }
 
+/** A job at 224×224 on 64 of the fixture's images, resized to RGB and ImageNet-normalized. */
+export const at224 = (model: string): Job => ({ model, size: 224, images: 64, calib: IMAGES, flags: ['--size', '224x224', '--mean', IMAGENET.mean.join(','), '--std', IMAGENET.std.join(',')], options: [], preprocess: { size: [224, 224], ...IMAGENET } });
+
 export async function benchScale(options: { threads: number; only?: '224' | 'series' }): Promise<string[][]> {
   mkdirSync(CACHE, { recursive: true });
   execFileSync('/usr/bin/python3', ['bench/export-resnet.py', CACHE, 'resnet18', 'resnet50'], { stdio: ['ignore', 'ignore', 'inherit'] });
-  const flags224 = ['--size', '224x224', '--mean', IMAGENET.mean.join(','), '--std', IMAGENET.std.join(',')];
-  const at224 = (model: string): Job => ({ model, size: 224, images: 64, calib: IMAGES, flags: flags224, options: [], preprocess: { size: [224, 224], ...IMAGENET } });
   const series = await seriesArray(1024, 112);
   const jobs: Job[] = [
     ...(options.only === 'series' ? [] : [at224('resnet18'), at224('resnet50')]),
