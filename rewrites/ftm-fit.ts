@@ -1,4 +1,4 @@
-import { dampedFactor, DenseProduct, ftmError, ridgeFor, KroneckerProducts, relativeError, solveDamped, targetSpread, type FitSolveOptions, type PatchStats } from '../src/index.js';
+import { dampedFactor, Gemms, ftmError, ridgeFor, KroneckerProducts, relativeError, solveDamped, targetSpread, type FitSolveOptions, type PatchStats } from '../src/index.js';
 import { GATE_AT_ZERO, type FtmWeights } from './ftm-init.js';
 import type { FtmLayout } from './ftm-layout.js';
 import { conjugateGradients } from './ftm-pcg.js';
@@ -119,7 +119,7 @@ class LayerState {
    * apply it at every conjugate-gradient step, as a product with its inverse; 1×1 layers once, by substitution.
    */
   private readonly preconditioner: ((b: Float64Array) => Promise<Float64Array>) | undefined;
-  private readonly inverse: DenseProduct | undefined;
+  private readonly inverse: Gemms | undefined;
   private readonly meanTrace: number;
   private readonly gateSizes: number[];
 
@@ -166,8 +166,8 @@ class LayerState {
     this.meanTrace = trace;
     const factor = dampedFactor(mean, n, pointwiseRidge);
     if (factor && t > 1) {
-      const inverse = (this.inverse = new DenseProduct(factor(identity(n)), n, n, threads));
-      this.preconditioner = (b) => inverse.times(b);
+      const a = factor(identity(n)), gemms = (this.inverse = new Gemms(threads));
+      this.preconditioner = (b) => gemms.run({ a, b, rows: n, inner: n, cols: b.length / n });
     } else if (factor) this.preconditioner = async (b) => factor(b);
   }
 

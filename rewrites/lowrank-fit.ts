@@ -1,4 +1,4 @@
-import { convMoments, ftmError, relativeError, ridgeFor, solveDamped, symmetricEigen, type ConvMoments, type FitResult, type FitSolveOptions, type Params, type PatchStats, type Tensor } from '../src/index.js';
+import { blockedDampedFactor, convMoments, ftmError, Gemms, relativeError, ridgeFor, symmetricEigen, type ConvMoments, type FitResult, type FitSolveOptions, type Params, type PatchStats, type Tensor } from '../src/index.js';
 
 /**
  * Fits lowrank's pair of convs, k (V: C_in → r, k×k, no bias) then pw (U: r → C_out, 1×1, bias b), to a layer's
@@ -7,7 +7,7 @@ import { convMoments, ftmError, relativeError, ridgeFor, solveDamped, symmetricE
  * sides), U = the top r eigenvectors of the fitted outputs' scatter Ŵ·Σxx·Ŵᵀ, V = Uᵀ·Ŵ, b = ȳ − U·V·x̄; then each
  * rank-1 term is balanced (‖V_i‖ = ‖U_i‖). Reads the current params for the error before; writes the fit in place.
  */
-export function fitLowrank(stats: PatchStats, params: Params, options: FitSolveOptions = {}, where = 'lowrank'): FitResult {
+export async function fitLowrank(stats: PatchStats, params: Params, options: FitSolveOptions = {}, where = 'lowrank'): Promise<FitResult> {
   const m = convMoments(stats);
   const { inputs: n, cout } = m;
   const k = param(params, 'k.weight', where), pw = param(params, 'pw.weight', where), bias = param(params, 'pw.bias', where);
@@ -15,16 +15,26 @@ export function fitLowrank(stats: PatchStats, params: Params, options: FitSolveO
   if (k.size !== r * n || pw.size !== cout * r || bias.size !== cout) {
     throw ftmError('E_RULE', `expected k.weight [r, ${stats.cin}, k…] with k² = ${stats.k2}, pw.weight [${cout}, r, 1…], pw.bias [${cout}], found [${k.dims}], [${pw.dims}], [${bias.dims}]`, where);
   }
-  const errorBefore = factoredError(m, pw.data as Float32Array, k.data as Float32Array, bias.data as Float32Array, r);
+  // Wide layers (n = C_in·k² in the thousands) make every n² and n³ step below a product for onnxruntime.
+  const gemms = new Gemms(options.threads);
+  try {
+    const errorBefore = await factoredError(m, pw.data as Float32Array, k.data as Float32Array, bias.data as Float32Array, r, gemms);
+    const decomposition = await decompose(stats, m, options.damping, gemms);
+    const terms = await gemms.run({ a: decomposition.vectors.slice(0, r * cout), b: decomposition.wt, rows: r, inner: cout, cols: n, transB: true });
+    return { errorBefore, errorAfter: setTerms(m, terms, decomposition, k, pw, bias) };
+  } finally {
+    await gemms.release();
+  }
+}
 
-  const { wt, values, vectors, fitted } = decompose(stats, m, options.damping);
-
-  // Term i: U_i = eigenvector i, V_i = U_iᵀ·Ŵ; balanced by √‖V_i‖ (U_i has unit norm).
+/** Writes the factors from the terms V_i = U_iᵀ·Ŵ (r × n) and returns the fit's error. */
+function setTerms(m: ConvMoments, terms: Float64Array, { values, vectors, fitted }: Decomposition, k: Tensor, pw: Tensor, bias: Tensor): number {
+  const { inputs: n, cout } = m;
+  const r = terms.length / n;
+  // Term i: U_i = eigenvector i, V_i; balanced by √‖V_i‖ (U_i has unit norm).
   const kData = k.data as Float32Array, pwData = pw.data as Float32Array, biasData = bias.data as Float32Array;
-  const v = new Float64Array(n);
   for (let i = 0; i < r; i++) {
-    v.fill(0);
-    for (let j = 0; j < n; j++) for (let c = 0; c < cout; c++) v[j] += vectors[i * cout + c] * wt[j * cout + c];
+    const v = terms.subarray(i * n, (i + 1) * n);
     const norm = Math.hypot(...v);
     const g = norm > 0 ? Math.sqrt(norm) : 1;
     for (let j = 0; j < n; j++) kData[i * n + j] = v[j] / g;
@@ -48,7 +58,7 @@ export function fitLowrank(stats: PatchStats, params: Params, options: FitSolveO
     }
   }
   for (let c = 0; c < cout; c++) spread += m.yy[c];
-  return { errorBefore, errorAfter: relativeError(spread - 2 * cross + quad, spread) };
+  return relativeError(spread - 2 * cross + quad, spread);
 }
 
 /**
@@ -57,27 +67,14 @@ export function fitLowrank(stats: PatchStats, params: Params, options: FitSolveO
  * every budget of every layer. For the weights as given (the error before the fit); the fit's own error comes from
  * its decomposition.
  */
-function factoredError(m: ConvMoments, u: Float32Array, v: Float32Array, bias: Float32Array, r: number): number {
+async function factoredError(m: ConvMoments, u: Float32Array, v32: Float32Array, bias: Float32Array, r: number, gemms: Gemms): Promise<number> {
   const { inputs: n, cout, count } = m;
-  const vxx = new Float64Array(r * n);
-  for (let i = 0; i < r; i++)
-    for (let a = 0; a < n; a++) {
-      const f = v[i * n + a];
-      if (f !== 0) for (let b = 0; b < n; b++) vxx[i * n + b] += f * m.xx[a * n + b];
-    }
-  const gram = new Float64Array(r * r), vxy = new Float64Array(r * cout), vMean = new Float64Array(r);
-  for (let i = 0; i < r; i++) {
-    for (let j = 0; j <= i; j++) {
-      let t = 0;
-      for (let b = 0; b < n; b++) t += vxx[i * n + b] * v[j * n + b];
-      gram[i * r + j] = gram[j * r + i] = t;
-    }
-    for (let a = 0; a < n; a++) {
-      const f = v[i * n + a];
-      vMean[i] += f * m.meanX[a];
-      if (f !== 0) for (let c = 0; c < cout; c++) vxy[i * cout + c] += f * m.xy[a * cout + c];
-    }
-  }
+  const v = Float64Array.from(v32);
+  const vxx = await gemms.run({ a: v, b: m.xx, rows: r, inner: n, cols: n });
+  const gram = await gemms.run({ a: vxx, b: v, rows: r, inner: n, cols: r, transB: true });
+  const vxy = await gemms.run({ a: v, b: m.xy, rows: r, inner: n, cols: cout });
+  const vMean = new Float64Array(r);
+  for (let i = 0; i < r; i++) for (let a = 0; a < n; a++) vMean[i] += v[i * n + a] * m.meanX[a];
   let error = 0, spread = 0;
   for (let c = 0; c < cout; c++) {
     let quad = 0, cross = 0, mean = m.meanY[c] - bias[c];
@@ -111,35 +108,20 @@ interface Decomposition {
  * layer on one statistics object, which then costs one decomposition. */
 const decompositions = new WeakMap<PatchStats, Decomposition>();
 
-function decompose(stats: PatchStats, m: ReturnType<typeof convMoments>, damping: number | undefined): Decomposition {
+async function decompose(stats: PatchStats, m: ConvMoments, damping: number | undefined, gemms: Gemms): Promise<Decomposition> {
   const known = decompositions.get(stats);
   if (known && known.damping === damping) return known;
   const { inputs: n, cout } = m;
   // Ŵᵀ (n × C_out) from the centered normal equations, and S = Ŵ·Σxx·Ŵᵀ (C_out × C_out).
-  const wt = solveDamped(m.xx, m.xy, n, ridgeFor(n, m.count, damping));
-  const t = new Float64Array(n * cout);
-  for (let i = 0; i < n; i++)
-    for (let j = 0; j < n; j++) {
-      const a = m.xx[i * n + j];
-      if (a !== 0) for (let c = 0; c < cout; c++) t[i * cout + c] += a * wt[j * cout + c];
-    }
-  const scatter = transposedProduct(wt, t, n, cout);
+  const solve = await blockedDampedFactor(m.xx, n, gemms, ridgeFor(n, m.count, damping));
+  const wt = solve ? await solve(m.xy) : new Float64Array(n * cout);
+  const t = await gemms.run({ a: m.xx, b: wt, rows: n, inner: n, cols: cout });
+  const scatter = await gemms.run({ a: wt, b: t, rows: cout, inner: n, cols: cout, transA: true });
   for (let a = 0; a < cout; a++) for (let c = 0; c < a; c++) scatter[a * cout + c] = scatter[c * cout + a] = (scatter[a * cout + c] + scatter[c * cout + a]) / 2;
-  const fitted = transposedProduct(wt, m.xy, n, cout);
+  const fitted = await gemms.run({ a: wt, b: m.xy, rows: cout, inner: n, cols: cout, transA: true });
   const result = { damping, wt, ...symmetricEigen(scatter, cout), fitted };
   decompositions.set(stats, result);
   return result;
-}
-
-/** Aᵀ·B for A and B both n × k (row-major): k × k. */
-function transposedProduct(a: Float64Array, b: Float64Array, n: number, k: number): Float64Array {
-  const out = new Float64Array(k * k);
-  for (let i = 0; i < n; i++)
-    for (let p = 0; p < k; p++) {
-      const f = a[i * k + p];
-      if (f !== 0) for (let q = 0; q < k; q++) out[p * k + q] += f * b[i * k + q];
-    }
-  return out;
 }
 
 function param(params: Params, role: string, where: string): Tensor {

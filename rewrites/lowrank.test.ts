@@ -244,7 +244,7 @@ describe('lowrank', () => {
       const stats = await collectLayerStats(pairs, plan.patches, { threads: 1 });
       for (const rank of [2, 4, 1]) {
         const [shared, alone] = [paramsAt(rank), paramsAt(rank)];
-        const errors = [fitLowrank(stats, shared).errorAfter, fitLowrank({ ...stats, xx: stats.xx.slice(), xy: stats.xy.slice() }, alone).errorAfter];
+        const errors = [(await fitLowrank(stats, shared)).errorAfter, (await fitLowrank({ ...stats, xx: stats.xx.slice(), xy: stats.xy.slice() }, alone)).errorAfter];
         expect(errors[0]).toBe(errors[1]);
         for (const role of shared.keys()) expect(Array.from(shared.get(role)!.data as Float32Array)).toEqual(Array.from(alone.get(role)!.data as Float32Array));
       }

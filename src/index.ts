@@ -29,7 +29,8 @@ export { RuleTester, type FiresCase, type DeclinesCase, type RuleTestCases, type
 // What a rule's fit step (FitPlan.solve) is written with, and the fitting entry point.
 export { DEFAULT_DAMPING, dampedFactor, ridgeFor, SAMPLE_RIDGE, solveDamped } from './fit/cholesky.js';
 export { KroneckerProducts } from './fit/kron-products.js';
-export { DenseProduct } from './fit/dense-product.js';
+export { Gemms, type GemmTerms } from './fit/gemm.js';
+export { blockedDampedFactor, type DampedSolve } from './fit/blocked-cholesky.js';
 export { convError, convMoments, fitConv, refitConv, relativeError, targetSpread, type ConvMoments, type ConvWeights } from './fit/conv-fit.js';
 export { fitSequential, type FitProgress, type FitReport, type LayerFitReport, type SequentialOptions } from './fit/sequential.js';
 export { symmetricEigen } from './linalg/eigen.js';

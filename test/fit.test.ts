@@ -8,7 +8,7 @@ import { lowrank } from '../rewrites/lowrank.js';
 import { prune } from '../rewrites/prune.js';
 import { loadCalibration, readPreprocessFile } from '../src/calib/index.js';
 import type { CalibrationSet } from '../src/calib/types.js';
-import { collectLayerStats, DEFAULT_DAMPING, fitSequential, ridgeFor, SAMPLE_RIDGE, solveDamped } from '../src/fit/index.js';
+import { blockedDampedFactor, collectLayerStats, dampedFactor, DEFAULT_DAMPING, fitSequential, Gemms, ridgeFor, SAMPLE_RIDGE, solveDamped } from '../src/fit/index.js';
 import { droppedShare, restrictChannels } from '../src/fit/restrict-channels.js';
 import { outputError } from '../src/runtime/compare.js';
 import { applyRules, loadModel, resolvePads, type ConvGeometry, type Model, type Params } from '../src/index.js';
@@ -110,6 +110,49 @@ describe('damped Cholesky solve', () => {
     const z = solveDamped(singular, v, 4);
     expect(relMaxError(z, v.map((e) => e / 6))).toBeLessThan(1e-4);
     expect(Array.from(solveDamped(new Float64Array(9), Float64Array.from([1, 2, 3]), 3))).toEqual([0, 0, 0]);
+  });
+
+  it('float64 products give op(A)·op(B) and C − op(A)·op(B), in TypeScript and on onnxruntime alike', async () => {
+    const gemms = new Gemms(2);
+    try {
+      for (const [rows, inner, cols] of [[7, 5, 3], [300, 260, 240]]) {
+        const a = Float64Array.from(randomFloats(rows * inner, 9)), b = Float64Array.from(randomFloats(inner * cols, 10)), c = Float64Array.from(randomFloats(rows * cols, 11));
+        const expected = new Float64Array(rows * cols);
+        for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) for (let k = 0; k < inner; k++) expected[i * cols + j] += a[i * inner + k] * b[k * cols + j];
+        const aT = Float64Array.from({ length: a.length }, (_, q) => a[(q % rows) * inner + Math.floor(q / rows)]);
+        const bT = Float64Array.from({ length: b.length }, (_, q) => b[(q % inner) * cols + Math.floor(q / inner)]);
+        const dims = { rows, inner, cols };
+        expect(relMaxError(await gemms.run({ a, b, ...dims }), expected)).toBeLessThan(1e-12);
+        expect(relMaxError(await gemms.run({ a: aT, b: bT, ...dims, transA: true, transB: true }), expected)).toBeLessThan(1e-12);
+        expect(relMaxError(await gemms.run({ a, b: bT, ...dims, transB: true, minus: c }), c.map((v, q) => v - expected[q]))).toBeLessThan(1e-12);
+      }
+    } finally {
+      await gemms.release();
+    }
+  });
+
+  it('blocked on onnxruntime, gives the one-piece solve for large systems: full rank, rank-deficient, indefinite, zero', async () => {
+    const n = 1100, rank = 800, cols = 40;
+    const r = randomFloats(n * rank, 7);
+    const m = new Float64Array(n * n);
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j <= i; j++) {
+        let t = 0;
+        for (let k = 0; k < rank; k++) t += r[i * rank + k] * r[j * rank + k];
+        m[i * n + j] = m[j * n + i] = t;
+      }
+    const b = Float64Array.from(randomFloats(n * cols, 8));
+    const diagonalPlus = (shift: number) => Float64Array.from(m, (v, k) => (k % (n + 1) === 0 ? v + shift : v));
+    const gemms = new Gemms(2);
+    try {
+      for (const [system, damping] of [[m, 1e-6], [diagonalPlus(100), 0], [diagonalPlus(-50), 1e-6]] as const) {
+        const blocked = (await blockedDampedFactor(system, n, gemms, damping))!;
+        expect(relMaxError(await blocked(b), dampedFactor(system, n, damping)!(b))).toBeLessThan(1e-6);
+      }
+      expect(await blockedDampedFactor(new Float64Array(n * n), n, gemms)).toBeUndefined();
+    } finally {
+      await gemms.release();
+    }
   });
 
   it('the ridge grows with unknowns per position, and is the caller\'s damping where positions are plentiful', () => {

@@ -44,12 +44,7 @@ export function solveDamped(m: Float64Array, b: Float64Array, n: number, damping
  * (n values, or n×k row-major); undefined when M is zero (trace ≤ 0), whose minimum-norm solutions are 0.
  */
 export function dampedFactor(m: Float64Array, n: number, damping = DEFAULT_DAMPING): ((b: Float64Array) => Float64Array) | undefined {
-  if (m.length !== n * n || n === 0) throw new RangeError(`solveDamped: expected a ${n}×${n} matrix, found ${m.length} values`);
-  let trace = 0;
-  for (let i = 0; i < n; i++) trace += m[i * n + i];
-  if (!(trace > 0)) return undefined;
-  let delta = (damping * trace) / n;
-  for (let attempt = 0; attempt < 30; attempt++, delta = Math.max(delta * 10, (1e-15 * trace) / n)) {
+  for (const delta of dampingSteps(m, n, damping)) {
     const l = cholesky(m, n, delta);
     if (l) {
       return (b: Float64Array) => {
@@ -58,11 +53,25 @@ export function dampedFactor(m: Float64Array, n: number, damping = DEFAULT_DAMPI
       };
     }
   }
+  return undefined;
+}
+
+/**
+ * The ridges δ a damped factorization of M tries in turn: damping · trace(M)/n, then tenfold (at least 1e-15 · the
+ * mean eigenvalue) after each non-positive pivot; none when M is zero (trace ≤ 0). Throws when 30 attempts all fail.
+ */
+export function* dampingSteps(m: Float64Array, n: number, damping: number): Generator<number> {
+  if (m.length !== n * n || n === 0) throw new RangeError(`solveDamped: expected a ${n}×${n} matrix, found ${m.length} values`);
+  let trace = 0;
+  for (let i = 0; i < n; i++) trace += m[i * n + i];
+  if (!(trace > 0)) return;
+  let delta = (damping * trace) / n;
+  for (let attempt = 0; attempt < 30; attempt++, delta = Math.max(delta * 10, (1e-15 * trace) / n)) yield delta;
   throw new RangeError('solveDamped: the matrix is not positive semi-definite (or holds NaN)');
 }
 
-/** Lower-triangular L with L·Lᵀ = M + δ·I, or undefined at a non-positive pivot. */
-function cholesky(m: Float64Array, n: number, delta: number): Float64Array | undefined {
+/** Lower-triangular L with L·Lᵀ = M + δ·I (only M's lower triangle is read), or undefined at a non-positive pivot. */
+export function cholesky(m: Float64Array, n: number, delta: number): Float64Array | undefined {
   const l = new Float64Array(n * n);
   for (let j = 0; j < n; j++) {
     const rowJ = j * n;
