@@ -128,10 +128,10 @@ function outputsOf(n: Node): number {
 const FEATURES: ConvGeometry = { kernel: [1, 1], strides: [1, 1], dilations: [1, 1], pads: [0, 0, 0, 0], autoPad: 'NOTSET', group: 1, ceilMode: false };
 
 /** refitConv for a weight stored input-major ([C_in, C_out], a Gemm without transB): refitConv reads output-major. */
-function refitInputMajor(stats: PatchStats, weight: Tensor, bias: Tensor, options: FitSolveOptions) {
+async function refitInputMajor(stats: PatchStats, weight: Tensor, bias: Tensor, options: FitSolveOptions) {
   const [cin, cout] = weight.dims;
   const outputMajor = Tensor.float32([cout, cin], transpose(weight.toFloat32(), cin, cout));
-  const result = refitConv(stats, outputMajor, bias, options);
+  const result = await refitConv(stats, outputMajor, bias, options);
   (weight.data as Float32Array).set(transpose(outputMajor.data as Float32Array, cout, cin));
   return result;
 }

@@ -1,6 +1,8 @@
 import { ftmError } from '../errors.js';
 import type { Tensor } from '../ir/tensor.js';
-import { ridgeFor, solveDamped } from './cholesky.js';
+import { blockedDampedFactor } from './blocked-cholesky.js';
+import { ridgeFor } from './cholesky.js';
+import { Gemms } from './gemm.js';
 import type { PatchStats } from '../rewrite/fit-contract.js';
 
 /**
@@ -69,11 +71,12 @@ export interface ConvWeights {
 
 /**
  * The least-squares conv: W = argmin Σ‖y − W·x − b‖², from the centered normal equations (one damped solve with C_out
- * right-hand sides, see solveDamped), and b = ȳ − W·x̄.
+ * right-hand sides, see solveDamped; blocked on onnxruntime for wide layers), and b = ȳ − W·x̄.
  */
-export function fitConv(m: ConvMoments, options: { damping?: number } = {}): ConvWeights {
+export async function fitConv(m: ConvMoments, gemms: Gemms, options: { damping?: number } = {}): Promise<ConvWeights> {
   const { inputs, cout } = m;
-  const wt = solveDamped(m.xx, m.xy, inputs, ridgeFor(inputs, m.count, options.damping));
+  const solve = await blockedDampedFactor(m.xx, inputs, gemms, ridgeFor(inputs, m.count, options.damping));
+  const wt = solve ? await solve(m.xy) : new Float64Array(inputs * cout);
   const weight = new Float64Array(cout * inputs);
   const bias = Float64Array.from(m.meanY);
   for (let i = 0; i < inputs; i++)
@@ -86,25 +89,22 @@ export function fitConv(m: ConvMoments, options: { damping?: number } = {}): Con
 
 /**
  * Relative error Σ‖y − W·x − b‖² / Σ‖y − ȳ‖² of a plain conv (weight C_out × C_in·k² row-major, bias C_out) on the
- * statistics, exactly: Σ_c yy_c − 2·W_c·xy_c + W_c·XX·W_cᵀ + n·(ȳ_c − W_c·x̄ − b_c)², in the centered moments.
+ * statistics, exactly: Σ_c yy_c − 2·W_c·xy_c + W_c·XX·W_cᵀ + n·(ȳ_c − W_c·x̄ − b_c)², in the centered moments. W·XX is
+ * one product (C_out·n², on onnxruntime for wide layers).
  */
-export function convError(m: ConvMoments, weight: ArrayLike<number>, bias: ArrayLike<number>): number {
+export async function convError(m: ConvMoments, weight: ArrayLike<number>, bias: ArrayLike<number>, gemms: Gemms): Promise<number> {
   const { inputs, cout, count } = m;
   if (weight.length !== cout * inputs || bias.length !== cout) {
     throw ftmError('E_RULE', `expected a weight of ${cout}×${inputs} and a bias of ${cout}, found ${weight.length} and ${bias.length} values`);
   }
+  const w = Float64Array.from(weight);
+  const wxx = await gemms.run({ a: w, b: m.xx, rows: cout, inner: inputs, cols: inputs });
   let error = 0, spread = 0;
-  const w = new Float64Array(inputs);
   for (let c = 0; c < cout; c++) {
-    for (let i = 0; i < inputs; i++) w[i] = weight[c * inputs + i];
     let quad = 0, cross = 0, mean = m.meanY[c] - bias[c];
     for (let i = 0; i < inputs; i++) {
-      const wi = w[i];
-      if (wi === 0) continue;
-      const row = i * inputs;
-      let t = 0;
-      for (let j = 0; j < inputs; j++) t += m.xx[row + j] * w[j];
-      quad += wi * t;
+      const wi = w[c * inputs + i];
+      quad += wi * wxx[c * inputs + i];
       cross += wi * m.xy[i * cout + c];
       mean -= wi * m.meanX[i];
     }
@@ -118,12 +118,17 @@ export function convError(m: ConvMoments, weight: ArrayLike<number>, bias: Array
  * Refits a plain 2-D conv held in float32 tensors (weight [C_out, C_in, kh, kw], bias [C_out]) in place to the
  * statistics by least squares; returns the relative errors of the weights found and of the fit.
  */
-export function refitConv(stats: PatchStats, weight: Tensor, bias: Tensor, options: { damping?: number } = {}): { errorBefore: number; errorAfter: number } {
+export async function refitConv(stats: PatchStats, weight: Tensor, bias: Tensor, options: { damping?: number; threads?: number } = {}): Promise<{ errorBefore: number; errorAfter: number }> {
   if (!(weight.data instanceof Float32Array && bias.data instanceof Float32Array)) throw ftmError('E_RULE', `expected float32 conv weights to refit, found "${weight.name}" and "${bias.name}"`);
   const m = convMoments(stats);
-  const errorBefore = convError(m, weight.data, bias.data);
-  const fit = fitConv(m, options);
-  weight.data.set(fit.weight);
-  bias.data.set(fit.bias);
-  return { errorBefore, errorAfter: convError(m, weight.data, bias.data) };
+  const gemms = new Gemms(options.threads);
+  try {
+    const errorBefore = await convError(m, weight.data, bias.data, gemms);
+    const fit = await fitConv(m, gemms, options);
+    weight.data.set(fit.weight);
+    bias.data.set(fit.bias);
+    return { errorBefore, errorAfter: await convError(m, weight.data, bias.data, gemms) };
+  } finally {
+    await gemms.release();
+  }
 }
