@@ -15,8 +15,9 @@ describe('the main job: ftm-compress model.onnx --calib imgs/ --target-ratio R',
   // A short distillation keeps the suite fast; the default budget is measured in the benchmark. The plan is on
   // parameters alone (--allow-slower): with each layer timed, a layer timed at the edge of the noise band on a loaded
   // machine could change the plan between the runs compared for the same bytes; planning with latency is tested in
-  // test/plan-latency.test.ts.
-  const run = (name: string, extra: string[] = []) => cli([FIXTURE, ...CALIB, '--target-ratio', '0.3', '--distill-steps', '20', '--allow-slower', '-o', join(dir, `${name}.onnx`), '--report', join(dir, `${name}.json`), ...extra]);
+  // test/plan-latency.test.ts. FTM alone: the assertions count its tensors per layer; the default rule (auto) is tested
+  // in test/compress-mixed.test.ts.
+  const run = (name: string, extra: string[] = []) => cli([FIXTURE, ...CALIB, '--target-ratio', '0.3', '--rule', 'ftm', '--distill-steps', '20', '--allow-slower', '-o', join(dir, `${name}.onnx`), '--report', join(dir, `${name}.json`), ...extra]);
   const first = run('a');
   const report = existsSync(join(dir, 'a.json')) ? JSON.parse(readFileSync(join(dir, 'a.json'), 'utf8')) : undefined;
 
@@ -135,7 +136,7 @@ describe('the main job: bad input', () => {
     ['ratio 1.5', ['--target-ratio', '1.5'], 40, /--target-ratio must be in \(0, 1\], found 1.5/],
     ['ratio -0.2', ['--target-ratio', '-0.2'], 40, /found -0.2/],
     ['ratio abc', ['--target-ratio', 'abc'], 40, /found NaN/],
-    ['an unreachable ratio', ['--target-ratio', '0.01'], 71, /E_TARGET_UNREACHABLE: cannot reach parameter ratio 0.01: the smallest reachable with rule "ftm" on the qualifying layers is 0\.\d{3}/],
+    ['an unreachable ratio', ['--target-ratio', '0.01', '--rule', 'ftm'], 71, /E_TARGET_UNREACHABLE: cannot reach parameter ratio 0.01: the smallest reachable with rule "ftm" on the qualifying layers is 0\.\d{3}/],
     ['no target ratio', [], 40, /Missing required argument: target-ratio/],
     ['distillation steps 0', ['--target-ratio', '0.3', '--distill-steps', '0'], 40, /distillation steps must be a positive integer, found 0/],
     ['a negative distillation time', ['--target-ratio', '0.3', '--distill-time', '-5'], 40, /distillation time must be positive seconds, found -5/],
@@ -158,7 +159,7 @@ describe('the main job: bad input', () => {
     ['an option the chosen rule does not have', ['--rule', 'lowrank', '--s', '3'], /E_USAGE: rule "lowrank" has no option "s" \(options: rank, budget, includeFirst\)/],
     ['--s and its deprecated name together', ['--s', '3', '--ratio-s', '3'], /E_USAGE: --ratio-s is the old name of --s; give one of them/],
     ['an option with the mixed plan, which chooses them', ['--rule', 'mixed', '--s', '3'], /E_USAGE: --rule mixed chooses each layer's options itself; found s set/],
-    ['a rule without a knob to plan with', ['--rule', 'fold-gather'], /E_USAGE: Invalid values: Argument: rule, Given: "fold-gather", Choices: "ftm", "lowrank", "prune"/],
+    ['a rule without a knob to plan with', ['--rule', 'fold-gather'], /E_USAGE: Invalid values: Argument: rule, Given: "fold-gather", Choices: "auto", "mixed", "ftm", "lowrank", "prune"/],
   ])('rule options: %s is one usage error (exit 40) before any work', (_, extra, message) => {
     const r = cli([FIXTURE, ...CALIB, '-o', out, '--target-ratio', '0.3', ...extra]);
     expect(r.status).toBe(40);
@@ -191,7 +192,7 @@ describe('the main job never hands back a model worse than the closed-form fit, 
   const run = (name: string, extra: string[]) => {
     // --allow-slower: these jobs are about the fit, and the default whole-model latency gate could fail one on a
     // loaded machine (test/plan-latency.test.ts tests it).
-    const r = cli([FIXTURE, ...calib(64), '--target-ratio', '0.5', '--distill-steps', '20', '--allow-slower', '-o', join(dir, `${name}.onnx`), '--report', join(dir, `${name}.json`), ...extra]);
+    const r = cli([FIXTURE, ...calib(64), '--target-ratio', '0.5', '--rule', 'ftm', '--distill-steps', '20', '--allow-slower', '-o', join(dir, `${name}.onnx`), '--report', join(dir, `${name}.json`), ...extra]);
     return { ...r, report: existsSync(join(dir, `${name}.json`)) ? JSON.parse(readFileSync(join(dir, `${name}.json`), 'utf8')) : undefined };
   };
 

@@ -118,7 +118,9 @@ describe('docs/ci.md: the GitHub Actions job, run on the fixture', () => {
     CALIB: `${FIXTURE}/calib`,
     PREPROCESS: `${FIXTURE}/preprocess.json`,
     MIN_AGREEMENT: '0.5',
-    FTM_FLAGS: '--calib-limit 128 --distill-steps 20',
+    // The fixture runs in 0.4 ms: timed while other test files run, the compressed model swung from 0.68× to 1.22× the
+    // original within one job (0.99× alone), so the default never-slower verdict is kept out of this job's outcome.
+    FTM_FLAGS: '--calib-limit 128 --distill-steps 20 --max-latency-ratio 100',
     GITHUB_STEP_SUMMARY: summary,
     PATH: `${bin}:${process.env.PATH}`,
   };
@@ -197,7 +199,8 @@ describe('docs/ci.md: the GitHub Actions job, run on the fixture', () => {
       const removed = rows.reduce((n, r) => n + r.data.before - r.data.after, 0);
       expect(removed).toBe(report.paramsBefore - report.paramsAfter);
       expect(probe!.tableRows['layers-table']).toHaveLength(report.layers.length);
-      const rewritten = probe!.tableRows['layers-table'].filter((r) => r[1] === 'rewritten').map((r) => r[0]);
+      // The default plan is mixed on the fixture: a rewritten layer's action names its rule and setting.
+      const rewritten = probe!.tableRows['layers-table'].filter((r) => r[1].startsWith('rewritten')).map((r) => r[0]);
       expect(rewritten).toEqual(report.layers.filter((l: { rewritten: boolean }) => l.rewritten).map((l: { layer: string }) => l.layer));
     });
 
@@ -210,7 +213,10 @@ describe('docs/ci.md: the GitHub Actions job, run on the fixture', () => {
       expect(h).toMatchObject({ layer: map.layer, channels: map.channels, block: 1, rows: map.channels, cells: map.channels ** 2 });
       expect(h.psnr).toEqual(map.psnr);
       expect(h.pairs).toEqual(map.pairs);
-      expect(h.pairs).toHaveLength(map.channels / report.ruleOptions.s);
+      // Its FTM pairs when FTM rewrote it; another rule's rewrite groups no channels (S = 1).
+      const ftmS = (most.rule ?? report.rule) === 'ftm' ? (most.ruleOptions ?? report.ruleOptions).s : 1;
+      expect(map.s).toBe(ftmS);
+      expect(h.pairs).toHaveLength(ftmS > 1 ? map.channels / ftmS : 0);
     });
 
     it.skipIf(skip)('draws the distillation curves and the closed-form vs distilled comparison', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { builtinRules, ftm, lowrank, prune } from '../rewrites/index.js';
-import { applyRules, FtmError, measureLayerChoices, planMixed, profileLayers, Tensor, type AnyRule, type CalibrationSet, type LayerChoice, type MixedCandidate, type Model } from '../src/index.js';
+import { applyRules, compressModel, FtmError, measureLayerChoices, mixedTrialShare, planMixed, profileLayers, Tensor, type AnyRule, type CalibrationSet, type LayerChoice, type MixedCandidate, type Model } from '../src/index.js';
 import { modelWithInput, randomFloats, randomWeight } from './helpers/build.js';
 import { memoryCalibration } from './helpers/memory-calib.js';
 
@@ -141,6 +141,48 @@ describe('mixed plan on a model: measured fit errors choose the rule and the lay
     const b = candidates.find((c) => c.layer === 'b')!;
     expect(b.choices.length).toBe(ftm.meta.knob!.values.length + lowrank.meta.knob!.values.filter((v) => v < 1).length);
     for (const c of b.choices) expect(c.error).toBeGreaterThan(0);
+  });
+});
+
+describe('the default rule (auto): the mixed plan where its trial fits cost a few of the fits it improves, FTM alone where not', () => {
+  // stem → A → B, both 3×3 over 64 channels (a patch of 576): the same layers seen at many positions or at few
+  function model() {
+    const { model, g, x } = modelWithInput(['N', 16, 'H', 'W']);
+    const stem = convRelu(g, x, 'stem', randomWeight(g, 'w0', [64, 16, 3, 3], 1));
+    const a = convRelu(g, stem, 'A', randomWeight(g, 'wA', [64, 64, 3, 3], 2));
+    g.outputs.push(convRelu(g, a, 'B', randomWeight(g, 'wB', [64, 64, 3, 3], 3)));
+    return model;
+  }
+  const rules = [ftm, lowrank, prune];
+  const many = memoryCalibration('x', [16, 16, 16], randomFloats(128 * 16 * 256, 4));
+  const few = memoryCalibration('x', [16, 4, 4], randomFloats(16 * 16 * 16, 5));
+
+  it('estimates the trials at about two fits where positions outnumber the patch, towards one per setting where they do not', async () => {
+    const m = model();
+    const settings = rules.reduce((n, r) => n + r.meta.knob!.values.length, 0);
+    const [wide, narrow] = [await profileLayers(m, few, { threads: 1 }), await profileLayers(m, many, { threads: 1 })].map((p) => mixedTrialShare(m, rules, p.layers));
+    expect(narrow).toBeGreaterThan(2);
+    expect(narrow).toBeLessThan(3);
+    expect(wide).toBeGreaterThan(3 * narrow);
+    expect(wide).toBeLessThan(settings);
+  });
+
+  it('plans with the rules mixed on many positions and with the fallback on few, and the report says which and why', async () => {
+    const job = (calib: CalibrationSet) => compressModel(model(), calib, { targetRatio: 0.6, rule: rules, fallback: { rule: ftm, above: 3 }, bestEffort: true, allowSlower: true, distill: false, threads: 1 });
+    const [onMany, onFew] = [(await job(many)).report, (await job(few)).report];
+    expect(onMany.ruleChoice).toMatchObject({ chosen: 'mixed', above: 3 });
+    expect(onMany.rule).toBe('ftm+lowrank+prune');
+    expect(onMany.seconds['trial-fit']).toBeGreaterThan(0);
+    expect(onFew.ruleChoice).toMatchObject({ chosen: 'fallback', above: 3 });
+    expect(onFew.ruleChoice!.trialShare).toBeGreaterThan(3);
+    expect(onFew.rule).toBe('ftm');
+    expect(onFew.seconds['trial-fit']).toBe(0);
+    expect(onFew.layers.filter((l) => l.rewritten).length).toBeGreaterThan(0);
+  }, 120_000);
+
+  it('refuses a fallback for a single rule, or a limit below 1, before any work', async () => {
+    await expect(compressModel(model(), few, { targetRatio: 0.6, rule: ftm, fallback: { rule: ftm, above: 3 } })).rejects.toThrow(/a fallback rule stands in for a mixed plan; found the single rule "ftm"/);
+    await expect(compressModel(model(), few, { targetRatio: 0.6, rule: rules, fallback: { rule: ftm, above: 0.5 } })).rejects.toThrow(/expected the fallback's share limit to be at least 1/);
   });
 });
 

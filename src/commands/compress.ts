@@ -22,7 +22,7 @@ import type { CalibrationSet } from '../calib/types.js';
 import type { Model } from '../ir/model.js';
 import { calibrationFromArgs, withCalibOptions, type CalibArgs } from './calib-options.js';
 import { progressReporter, type Progress } from './progress.js';
-import { MIXED, MIXED_RULES, namedRule, ruleOptionsFromArgs, tunableRules, withRuleOptions, type RuleArgs } from './rule-options.js';
+import { AUTO, AUTO_SHARE_LIMIT, MIXED, MIXED_RULES, namedRule, ruleOptionsFromArgs, tunableRules, withRuleOptions, type RuleArgs } from './rule-options.js';
 
 interface CompressArgs extends CalibArgs, RuleArgs {
   model: string;
@@ -67,7 +67,14 @@ export const compressCommand: CommandModule<object, CompressArgs> = {
       withRuleOptions(y, `default: the smallest of ${ftm.meta.knob!.values.join(', ')} that reaches the target`)
         .positional('model', { type: 'string', demandOption: true, describe: 'ONNX model file' })
         .option('target-ratio', { type: 'number', demandOption: true, describe: 'compressed parameters / original parameters, in (0, 1]' })
-        .option('rule', { type: 'string', default: 'ftm', choices: [...tunableRules(), MIXED], describe: `how layers are rewritten: a built-in rule with a knob the planner turns to reach the target, or ${MIXED}: per layer, the setting of ${MIXED_RULES.join(' or ')} with the least fit error for the parameters it saves` })
+        .option('rule', {
+          type: 'string',
+          default: AUTO,
+          choices: [AUTO, MIXED, ...tunableRules()],
+          describe:
+            `how layers are rewritten: ${MIXED}: per layer, the setting of ${MIXED_RULES.join(' or ')} with the least fit error for the parameters it saves; a built-in rule with a knob the planner turns to reach the target; ` +
+            `${AUTO}: ${MIXED}, unless its trial fits would cost more than ${AUTO_SHARE_LIMIT}× the work of ftm's fits (wide layers on few images), or rule options or a latency objective are given: then ftm`,
+        })
         .option('include', { type: 'string', array: true, describe: 'only these layers may be rewritten (node names)' })
         .option('exclude', { type: 'string', array: true, describe: 'never rewrite these layers' })
         .option('best-effort', { type: 'boolean', default: false, describe: 'accept the closest reachable ratio when the target cannot be reached' })
@@ -99,7 +106,9 @@ export const compressCommand: CommandModule<object, CompressArgs> = {
   handler: async (args) => {
     checkLatencyArgs(args);
     const ruleOptions = ruleOptionsFromArgs(args);
-    const rule = namedRule(args.rule);
+    // auto with rule options or a latency objective is ftm: the mixed plan sets each layer's options, on parameters.
+    const auto = args.rule === AUTO && !Object.keys(ruleOptions).length && args.objective === 'params';
+    const rule = namedRule(args.rule === AUTO ? (auto ? MIXED : 'ftm') : args.rule);
     // A bad option is refused before any work.
     if (!Array.isArray(rule)) resolveOptions(rule, ruleOptions);
     else if (Object.keys(ruleOptions).length) throw ftmError('E_USAGE', `--rule ${MIXED} chooses each layer's options itself; found ${Object.keys(ruleOptions).join(', ')} set (give --rule ftm or lowrank to set them)`);
@@ -124,6 +133,7 @@ export const compressCommand: CommandModule<object, CompressArgs> = {
       targetRatio: args.targetRatio,
       rule,
       ruleOptions,
+      ...(auto ? { fallback: { rule: ftm, above: AUTO_SHARE_LIMIT } } : {}),
       include: args.include,
       exclude: args.exclude,
       bestEffort: args.bestEffort,

@@ -18,11 +18,12 @@ import { profileLayers, type ModelProfile } from '../profile/profile-layers.js';
 import { decibels } from '../profile/report.js';
 import { assignedStats, assignmentGroups, planAssignments } from './assignments.js';
 import { measureLayerChoices } from './layer-choices.js';
+import { mixedTrialShare } from './trial-share.js';
 import { planMixed, type MixedCandidate, type MixedPlanOptions } from '../plan/mixed-plan.js';
 import { mapLayer, similarityMap, type SimilarityMap } from '../profile/similarity-map.js';
 import { applyRules, finalizeRules, type LayerAssignment, type RewriteRecord } from '../rewrite/driver.js';
 import { resolveOptions } from '../rewrite/options.js';
-import type { AnyRule } from '../rewrite/rule.js';
+import type { AnyRule, LayerProfile } from '../rewrite/rule.js';
 import { measureAgreement, MIN_RELIABLE_SAMPLES, type OutputAgreement } from './agreement.js';
 import { chooseStudent, snapshotInitializers, type StudentChoice } from './choose.js';
 import { refitClassifier, type ClassifierRefit } from './refit-classifier.js';
@@ -35,6 +36,12 @@ export interface CompressOptions {
   rule: AnyRule | readonly AnyRule[];
   /** Options of the rule; setting its knob (FTM: s) fixes it instead of letting the planner choose. */
   ruleOptions?: Record<string, unknown>;
+  /**
+   * With several rules: plan with this one rule instead where the mixed plan's trial fits are estimated at more than
+   * `above` times the work of its fits (mixedTrialShare): wide layers seen at few positions, where trying every setting
+   * of every layer costs many times the job it improves.
+   */
+  fallback?: { rule: AnyRule; above: number };
   include?: string[];
   exclude?: string[];
   bestEffort?: boolean;
@@ -107,6 +114,8 @@ export interface CompressReport {
   rule: string;
   /** The rule's options (the planned setting of its knob); empty for a mixed plan, whose options are per layer. */
   ruleOptions: Record<string, unknown>;
+  /** With a fallback: the estimate that chose between the mixed plan and the fallback rule. */
+  ruleChoice?: RuleChoice;
   targetRatio: number;
   achievedRatio: number;
   paramsBefore: number;
@@ -146,6 +155,8 @@ export interface CompressReport {
  */
 export async function compressModel(original: Model, calib: CalibrationSet, options: CompressOptions): Promise<{ model: Model; report: CompressReport }> {
   const start = performance.now();
+  // Refused before any work: the mixed plan would otherwise meet it only after its trial fits.
+  if (!(options.targetRatio > 0 && options.targetRatio <= 1)) throw ftmError('E_USAGE', `--target-ratio must be in (0, 1], found ${options.targetRatio}`);
   if (options.allowSlower && options.objective && options.objective !== 'params') {
     throw ftmError('E_USAGE', `allowSlower plans on parameters alone; the objective "${options.objective}" needs each layer timed`);
   }
@@ -154,9 +165,8 @@ export async function compressModel(original: Model, calib: CalibrationSet, opti
   }
   const { model, report: intake } = intakeModel(original);
   if (options.distill) checkDistillOptions(options.distill);
-  const rules: readonly AnyRule[] = isRuleList(options.rule) ? options.rule : [options.rule];
-  const mixed = isRuleList(options.rule);
-  checkRuleChoice(options, rules);
+  const requested: readonly AnyRule[] = isRuleList(options.rule) ? options.rule : [options.rule];
+  checkRuleChoice(options, requested);
   const threads = options.threads ?? availableParallelism();
   const batchSize = options.batchSize ?? 64;
   const seconds = { profile: 0, 'trial-fit': 0, 'layer-latency': 0, fit: 0, refit: 0, distill: 0, evaluate: 0, total: 0 };
@@ -172,6 +182,9 @@ export async function compressModel(original: Model, calib: CalibrationSet, opti
   const { fit: fitSet, validation, heldOut } = splitCalibration(calib, options.holdout ?? 0.125, options.seed ?? 0, options.distill === false ? 0 : VALIDATION_SHARE);
   // One pass over the data: whatever setting the planner chooses, the rule's stats hook derives its statistics from it.
   const profile = await timed('profile', () => profileLayers(model, fitSet, { threads, batchSize, onProgress: (p) => options.onProgress?.('profile', p.samples / p.total) }));
+  const ruleChoice = isRuleList(options.rule) && options.fallback ? chooseMixedOrFallback(model, requested, profile.layers, options.fallback) : undefined;
+  const mixed = isRuleList(options.rule) && ruleChoice?.chosen !== 'fallback';
+  const rules: readonly AnyRule[] = mixed ? requested : ruleChoice ? [options.fallback!.rule] : requested;
   const summaries = profile.layers.map((l) => ({ layer: l.layer, score: decibels(l.score)!, params: l.params }));
   const scores = Object.fromEntries(summaries.map((l) => [l.layer, l.score]));
   const latencyRun = { threads, batchSize: Math.min(batchSize, MAX_LATENCY_BATCH) };
@@ -233,6 +246,7 @@ export async function compressModel(original: Model, calib: CalibrationSet, opti
     report: {
       rule: rules.map((r) => r.name).join('+'),
       ruleOptions: plan.ruleOptions,
+      ...(ruleChoice ? { ruleChoice } : {}),
       targetRatio: options.targetRatio,
       achievedRatio: paramsAfter / plan.paramsBefore,
       paramsBefore: plan.paramsBefore,
@@ -348,8 +362,24 @@ function distillBudget(model: Model, fitSet: CalibrationSet, settings: CompressD
 
 const isRuleList = (rule: CompressOptions['rule']): rule is readonly AnyRule[] => Array.isArray(rule);
 
+export interface RuleChoice {
+  /** The mixed plan's trial fits over the fallback's fits, in estimated work (mixedTrialShare). */
+  trialShare: number;
+  /** The share above which the fallback plans. */
+  above: number;
+  chosen: 'mixed' | 'fallback';
+}
+
+function chooseMixedOrFallback(model: Model, rules: readonly AnyRule[], profiles: readonly LayerProfile[], fallback: NonNullable<CompressOptions['fallback']>): RuleChoice {
+  const trialShare = mixedTrialShare(model, rules, profiles);
+  return { trialShare, above: fallback.above, chosen: trialShare > fallback.above ? 'fallback' : 'mixed' };
+}
+
 /** A bad rule option is refused before profiling; a mixed plan chooses each layer's options itself, on parameters. */
 function checkRuleChoice(options: CompressOptions, rules: readonly AnyRule[]): void {
+  const { fallback } = options;
+  if (fallback && !isRuleList(options.rule)) throw ftmError('E_USAGE', `a fallback rule stands in for a mixed plan; found the single rule "${options.rule.name}"`);
+  if (fallback && !(fallback.above >= 1)) throw ftmError('E_USAGE', `expected the fallback's share limit to be at least 1 (the mixed plan's trials never cost less than one fit), found ${fallback.above}`);
   if (!isRuleList(options.rule)) {
     resolveOptions(options.rule, options.ruleOptions ?? {});
     return;

@@ -30,6 +30,11 @@ export function formatCompressReport(r: CompressReport & { latency?: LatencyComp
     `${r.rule}${knob ? ` (${knob})` : ''}: ${r.layers.filter((l) => l.rewritten).length} of ${r.layers.length} layers rewritten; parameters ` +
       `${formatCount(r.paramsBefore)} → ${formatCount(r.paramsAfter)}, ratio ${r.achievedRatio.toFixed(3)} (target ${r.targetRatio})`,
   );
+  if (r.ruleChoice) {
+    const { trialShare, above, chosen } = r.ruleChoice;
+    const estimate = `the mixed plan's trial fits estimated at ${trialShare.toFixed(2)}× the work of ${chosen === 'mixed' ? 'a single rule' : r.rule}'s fits`;
+    lines.push(chosen === 'mixed' ? `planned by the mixed plan (${estimate}, within ${above}×)` : `planned by ${r.rule} alone (${estimate}, over ${above}×)`);
+  }
   lines.push(formatIntake(r.intake));
   if (r.layerLatency) lines.push(formatLayerLatency(r));
   if (r.classifier && 'skipped' in r.classifier) lines.push(`classifier refit skipped: ${r.classifier.skipped}`);

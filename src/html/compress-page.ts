@@ -115,7 +115,7 @@ function similaritySection(r: CompressPageReport): string {
   return [
     `<h2>Channel similarity: <code>${escapeHtml(m.layer)}</code></h2>`,
     `<p class="note">PSNR of each of the ${m.channels} output channels (row) reproduced as a scaled copy of another (column), on the calibration data. ` +
-      `Outlined: the pairs the FTM grouping (S = ${m.s}) uses, ghost (row) from prime (column).` +
+      (m.pairs.length ? `Outlined: the pairs the FTM grouping (S = ${m.s}) uses, ghost (row) from prime (column).` : 'Nothing outlined: this layer\'s rewrite is not an FTM, and groups no channels.') +
       (m.block > 1 ? ` ${m.channels} channels are shown ${m.block} to a cell; a cell holds the best PSNR of its channel pairs.` : '') +
       ' Another layer: <code>--html-layer NAME</code>.</p>',
     heatmap(m, 'similarity-map'),
