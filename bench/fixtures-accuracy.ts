@@ -4,7 +4,7 @@
  * ratio-free baseline. Top-1 on the full 10k Fashion-MNIST test set. Run from the repository root:
  *
  *   npx tsx bench/fixtures-accuracy.ts [--fixtures resnet20,vgg,mobilenetv2] [--ratios 0.21,0.3,0.5]
- *     [--rules mixed,ftm,lowrank,prune,int8] [--seeds 0,1,2] [--threads 2]
+ *     [--rules auto,mixed,ftm,lowrank,prune,int8] [--seeds 0,1,2] [--threads 2]
  *
  * Each seed draws 256 images (`--calib-limit 256 --seed S`) from a pool of 1,024 Fashion-MNIST training images (a
  * seeded sample written once as PNGs to a cache folder), so seeds see different calibration sets; the committed
@@ -23,7 +23,8 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import sharp from 'sharp';
-import { MIXED, namedRule } from '../src/commands/rule-options.js';
+import { AUTO, AUTO_SHARE_LIMIT, MIXED, namedRule } from '../src/commands/rule-options.js';
+import { ftm } from '../rewrites/index.js';
 import { sampleIndices } from '../src/calib/random.js';
 import { compressModel, loadCalibration, loadModel, readPreprocessFile, type Model } from '../src/index.js';
 import { formatTable } from '../src/report/table.js';
@@ -32,7 +33,7 @@ import { quantizeWeightsInt8 } from './int8.js';
 import { top1 } from './top1.js';
 
 export const FIXTURES = ['resnet20', 'vgg', 'mobilenetv2'];
-const RULES = [MIXED, 'ftm', 'lowrank', 'prune', 'int8'];
+const RULES = [AUTO, MIXED, 'ftm', 'lowrank', 'prune', 'int8'];
 const RESULTS_JSON = 'bench/fixtures-accuracy.json';
 const RESULTS_MD = 'bench/fixtures-accuracy.md';
 const TRAIN_IMAGES = '/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz';
@@ -50,6 +51,8 @@ export interface FixtureRun {
   top1: number;
   original: number;
   seconds: number;
+  /** For auto (the CLI's default): the plan it chose, `mixed` or `ftm`. */
+  chose?: string;
   /** `git rev-parse --short HEAD`, and the source files that differed from it when the run started. */
   commit: string;
   uncommitted: string[];
@@ -99,10 +102,10 @@ export async function benchFixturesAccuracy(options: FixturesBenchOptions = {}):
     const record = async (rule: string, target: number | null, seed: number, run: () => Promise<{ model: Model; ratio: number }>) => {
       const state = sourceState();
       const t0 = performance.now();
-      const small = await run();
+      const small: { model: Model; ratio: number; chose?: string } = await run();
       const seconds = (performance.now() - t0) / 1000;
       const acc = await top1(small.model, test.data, test.labels, threads);
-      const entry: FixtureRun = { fixture, rule, target, seed, achievedRatio: small.ratio, top1: acc, original, seconds, ...state };
+      const entry: FixtureRun = { fixture, rule, target, seed, achievedRatio: small.ratio, top1: acc, original, seconds, ...(small.chose ? { chose: small.chose } : {}), ...state };
       log(`${fixture} ${rule} ${target ?? ''} seed ${seed}: ratio ${small.ratio.toFixed(3)}, top-1 ${(100 * acc).toFixed(2)} (original ${(100 * original).toFixed(2)}), ${seconds.toFixed(0)} s`);
       saveRun(entry);
     };
@@ -113,8 +116,10 @@ export async function benchFixturesAccuracy(options: FixturesBenchOptions = {}):
         for (const rule of rules.filter((r) => r !== 'int8')) {
           await record(rule, target, seed, async () => {
             const calib = await loadCalibration(pool, model, { ...preprocess, limit: CALIB_COUNT, seed });
-            const { model: small, report } = await compressModel(model, calib, { targetRatio: target, rule: namedRule(rule), bestEffort: true, threads, seed });
-            return { model: small, ratio: report.achievedRatio };
+            // auto as the CLI runs it (src/commands/compress.ts): the mixed plan, FTM where its trials cost too much.
+            const rules = rule === AUTO ? { rule: namedRule(MIXED), fallback: { rule: ftm, above: AUTO_SHARE_LIMIT } } : { rule: namedRule(rule) };
+            const { model: small, report } = await compressModel(model, calib, { targetRatio: target, ...rules, bestEffort: true, threads, seed });
+            return { model: small, ratio: report.achievedRatio, ...(report.ruleChoice ? { chose: report.ruleChoice.chosen === 'mixed' ? MIXED : ftm.name } : {}) };
           });
         }
       }
@@ -158,8 +163,9 @@ export function fixturesMarkdown(runs: FixtureRun[]): string {
     const rows = [...cells.values()].map((cell) => {
       const accs = cell.map((r) => r.top1);
       const commits = [...new Set(cell.map((r) => r.commit + (r.uncommitted.length ? '+' : '')))].join(', ');
+      const chose = [...new Set(cell.flatMap((r) => (r.chose ? [r.chose] : [])))];
       return [
-        cell[0].rule,
+        chose.length ? `${cell[0].rule}: ${chose.join('/')}` : cell[0].rule,
         cell[0].target === null ? '-' : String(cell[0].target),
         span(cell.map((r) => r.achievedRatio)),
         cell.map((r) => r.seed).sort().join(','),

@@ -28,7 +28,7 @@ const RULES = ['ftm', 'mixed'];
 
 export const DEFAULT_MODELS = ['resnet18', 'mobilenet_v3_small'];
 
-const HEADER = ['model', 'rule', 'ratio', 'trial fits s', 'layer latency s', 'fit s', 'job s', 'forward pass s', 'job ÷ forward', 'held-out output error', 'top-1 agreement'];
+const HEADER = ['model', 'rule', 'ratio', 'trial fits s', 'layer latency s', 'fit s', 'job s', 'forward pass s', 'job ÷ forward', 'held-out output error', 'top-1 agreement', 'exit'];
 
 export async function benchMixedCost(models: string[], threads: number): Promise<string[][]> {
   mkdirSync(CACHE, { recursive: true });
@@ -40,9 +40,9 @@ export async function benchMixedCost(models: string[], threads: number): Promise
     const reports = RULES.map((rule) => runJob(path, job, rule, threads));
     const forward = await forwardSeconds(path, job, threads);
     for (const [i, rule] of RULES.entries()) {
-      const { seconds: s, achievedRatio, agreement } = reports[i];
+      const { seconds: s, achievedRatio, agreement, exit } = reports[i];
       const top1 = agreement[0].top1Agreement;
-      const row = [model, rule, achievedRatio.toFixed(3), (s['trial-fit'] ?? 0).toFixed(1), (s['layer-latency'] ?? 0).toFixed(1), s.fit.toFixed(1), s.total.toFixed(1), forward.toFixed(2), (s.total / forward).toFixed(0), agreement[0].relativeError.toFixed(3), top1 == null ? '' : `${(100 * top1).toFixed(1)}%`];
+      const row = [model, rule, achievedRatio.toFixed(3), (s['trial-fit'] ?? 0).toFixed(1), (s['layer-latency'] ?? 0).toFixed(1), s.fit.toFixed(1), s.total.toFixed(1), forward.toFixed(2), (s.total / forward).toFixed(0), agreement[0].relativeError.toFixed(3), top1 == null ? '' : `${(100 * top1).toFixed(1)}%`, exit === 80 ? '80 (latency gate)' : String(exit)];
       process.stdout.write(`${row.join(' | ')}\n`);
       rows.push(row);
     }
@@ -50,12 +50,14 @@ export async function benchMixedCost(models: string[], threads: number): Promise
   return rows;
 }
 
-function runJob(model: string, job: Job, rule: string, threads: number): CompressReport {
+function runJob(model: string, job: Job, rule: string, threads: number): CompressReport & { exit: number } {
   const report = join(CACHE, `${job.model}-mixed-cost-${rule}.report.json`);
   const args = ['dist/src/cli.js', model, '--calib', job.calib, ...job.flags, '--calib-limit', String(job.images), '--target-ratio', String(RATIOS[job.model] ?? 0.5), '--best-effort', '--rule', rule, '--no-distill', '--threads', String(threads), '-o', join(CACHE, 'out.onnx'), '--report', report];
   const run = spawnSync('node', args, { encoding: 'utf8', maxBuffer: 1 << 26 });
-  if (run.status !== 0) throw new Error(`${job.model} --rule ${rule}: exit ${run.status}\n${run.stderr.slice(-2000)}`);
-  return JSON.parse(readFileSync(report, 'utf8')) as CompressReport;
+  // A failed gate (exit 80: the default never-slower check, whose timings swing on a shared machine) still writes the
+  // report, and what it cost is what is measured here; the row says the gate failed.
+  if (run.status !== 0 && run.status !== 80) throw new Error(`${job.model} --rule ${rule}: exit ${run.status}\n${run.stderr.slice(-2000)}`);
+  return { ...(JSON.parse(readFileSync(report, 'utf8')) as CompressReport), exit: run.status };
 }
 
 export function mixedCostPage(rows: string[][], threads: number): string {
