@@ -24,10 +24,10 @@ describe('the main job with the default rule (auto), the mixed plan on the fixtu
   });
 
   it('says that auto chose the mixed plan, and on what estimate', () => {
-    expect(report.ruleChoice).toMatchObject({ chosen: 'mixed', above: 3 });
+    expect(report.ruleChoice).toMatchObject({ chosen: 'mixed', above: 3, fallback: 'ftm' });
     expect(report.ruleChoice.trialShare).toBeGreaterThan(2);
     expect(report.ruleChoice.trialShare).toBeLessThanOrEqual(3);
-    expect(r.stdout).toMatch(/^planned by the mixed plan \(the mixed plan's trial fits estimated at 2\.\d\d× the work of a single rule's fits, within 3×\)$/m);
+    expect(r.stdout).toMatch(/^planned by the mixed plan \(the mixed plan's trial fits estimated at 2\.\d\d× the work of ftm's fits, within 3×\)$/m);
   });
 
   it('reports each rewritten layer with its own rule and setting, as the summary shows it', () => {

@@ -105,6 +105,10 @@ function ciWorkflow(): { env: Record<string, string>; steps: Map<string, string>
   return { env, steps };
 }
 
+/** What the summary and the page say of the default rule's choice on the fixture, where it runs the mixed plan. */
+const ruleChoiceSaid = (report: { ruleChoice: { trialShare: number } }) =>
+  `planned by the mixed plan (the mixed plan's trial fits estimated at ${report.ruleChoice.trialShare.toFixed(2)}× the work of ftm's fits, within 3×)`;
+
 describe('docs/ci.md: the GitHub Actions job, run on the fixture', () => {
   const skip = chromiumMissing ?? jqMissing;
   const work = mkdtempSync(join(tmpdir(), 'ftm-ci-doc-'));
@@ -143,6 +147,9 @@ describe('docs/ci.md: the GitHub Actions job, run on the fixture', () => {
     for (const file of ['model.ftm.onnx', 'report.json', 'report.html']) expect(existsSync(join(work, 'out', file))).toBe(true);
     expect(report.targetRatio).toBe(Number(env.TARGET_RATIO));
     expect(report.agreement[0].top1Agreement).toBeGreaterThanOrEqual(Number(jobEnv.MIN_AGREEMENT));
+    // The default rule (auto) says which plan it ran (the page says it too, below).
+    expect(report.ruleChoice).toMatchObject({ chosen: 'mixed', fallback: 'ftm' });
+    expect(compress!.stdout).toContain(ruleChoiceSaid(report));
   }, 600_000);
 
   it.skipIf(skip)('the report step summarises the JSON report with jq, and fails the job when the ratio is above MAX_RATIO', () => {
@@ -174,6 +181,7 @@ describe('docs/ci.md: the GitHub Actions job, run on the fixture', () => {
       expect(Number(cards.paramsAfter.value)).toBe(report.paramsAfter);
       expect(cards.paramsAfter.text).toBe(report.paramsAfter.toLocaleString('en-US'));
       expect(text).toContain(`of ${report.paramsBefore.toLocaleString('en-US')}`);
+      expect(text).toContain(ruleChoiceSaid(report));
       expect(Number(cards.achievedRatio.value)).toBe(report.achievedRatio);
       expect(cards.achievedRatio.text).toBe(report.achievedRatio.toFixed(3));
       expect(Number(cards.top1Agreement.value)).toBe(report.agreement[0].top1Agreement);

@@ -173,7 +173,7 @@ describe('the default rule (auto): the mixed plan where its trial fits cost a fe
     expect(onMany.ruleChoice).toMatchObject({ chosen: 'mixed', above: 3 });
     expect(onMany.rule).toBe('ftm+lowrank+prune');
     expect(onMany.seconds['trial-fit']).toBeGreaterThan(0);
-    expect(onFew.ruleChoice).toMatchObject({ chosen: 'fallback', above: 3 });
+    expect(onFew.ruleChoice).toMatchObject({ chosen: 'fallback', above: 3, fallback: 'ftm' });
     expect(onFew.ruleChoice!.trialShare).toBeGreaterThan(3);
     expect(onFew.rule).toBe('ftm');
     expect(onFew.seconds['trial-fit']).toBe(0);

@@ -26,9 +26,9 @@ export const MIXED_RULES = ['ftm', 'lowrank', 'prune'];
 /**
  * `--rule auto` (the default): the mixed plan, unless its trial fits are estimated at more than AUTO_SHARE_LIMIT times
  * the work of FTM's fits (mixedTrialShare), where FTM plans alone. The mixed plan was the most accurate plan at every
- * ratio on all three Fashion-MNIST fixtures (bench/fixtures-accuracy.md), whose share is 2.2–3.0 from 64 images up;
- * torchvision ResNets at 224×224 on 64 images are at 5.6–6.2, where the trials cost 20 times FTM's job for a small gain
- * (bench/mixed-cost.md).
+ * ratio on all three Fashion-MNIST fixtures (bench/fixtures-accuracy.md), which are under the limit from 96 images up;
+ * torchvision networks at 224×224 on tens of images are well above it, and there the trials cost several times FTM's
+ * job for a small gain (bench/mixed-cost.md).
  */
 export const AUTO = 'auto';
 export const AUTO_SHARE_LIMIT = 3;

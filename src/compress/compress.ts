@@ -367,12 +367,14 @@ export interface RuleChoice {
   trialShare: number;
   /** The share above which the fallback plans. */
   above: number;
+  /** The fallback rule's name. */
+  fallback: string;
   chosen: 'mixed' | 'fallback';
 }
 
 function chooseMixedOrFallback(model: Model, rules: readonly AnyRule[], profiles: readonly LayerProfile[], fallback: NonNullable<CompressOptions['fallback']>): RuleChoice {
   const trialShare = mixedTrialShare(model, rules, profiles);
-  return { trialShare, above: fallback.above, chosen: trialShare > fallback.above ? 'fallback' : 'mixed' };
+  return { trialShare, above: fallback.above, fallback: fallback.rule.name, chosen: trialShare > fallback.above ? 'fallback' : 'mixed' };
 }
 
 /** A bad rule option is refused before profiling; a mixed plan chooses each layer's options itself, on parameters. */

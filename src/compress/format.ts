@@ -2,11 +2,17 @@ import { formatCount, formatTable } from '../report/table.js';
 import { formatIntake } from '../intake/format.js';
 import { MIN_RELIABLE_SAMPLES } from './agreement.js';
 import type { LatencyAtBatch, LatencyComparison } from '../runtime/latency.js';
-import type { CompressReport, LayerSummary } from './compress.js';
+import type { CompressReport, LayerSummary, RuleChoice } from './compress.js';
 import type { LayerLatency } from '../plan/layer-latency.js';
 import { leftOutForLatency, worstRatio } from '../plan/latency-verdict.js';
 
 const num = (x: number | null | undefined, digits = 3) => (x === null || x === undefined ? '' : Number.isFinite(x) ? x.toFixed(digits) : '∞');
+
+/** Which plan ran, the mixed plan or its fallback, and the estimate that chose it. */
+export function ruleChoiceLine({ trialShare, above, fallback, chosen }: RuleChoice): string {
+  const estimate = `the mixed plan's trial fits estimated at ${trialShare.toFixed(2)}× the work of ${fallback}'s fits`;
+  return chosen === 'mixed' ? `planned by the mixed plan (${estimate}, within ${above}×)` : `planned by ${fallback} alone (${estimate}, over ${above}×)`;
+}
 
 /** What the job did with a layer: rewritten by which rule at which options, or why it was kept. */
 export function layerAction(l: LayerSummary): string {
@@ -30,11 +36,7 @@ export function formatCompressReport(r: CompressReport & { latency?: LatencyComp
     `${r.rule}${knob ? ` (${knob})` : ''}: ${r.layers.filter((l) => l.rewritten).length} of ${r.layers.length} layers rewritten; parameters ` +
       `${formatCount(r.paramsBefore)} → ${formatCount(r.paramsAfter)}, ratio ${r.achievedRatio.toFixed(3)} (target ${r.targetRatio})`,
   );
-  if (r.ruleChoice) {
-    const { trialShare, above, chosen } = r.ruleChoice;
-    const estimate = `the mixed plan's trial fits estimated at ${trialShare.toFixed(2)}× the work of ${chosen === 'mixed' ? 'a single rule' : r.rule}'s fits`;
-    lines.push(chosen === 'mixed' ? `planned by the mixed plan (${estimate}, within ${above}×)` : `planned by ${r.rule} alone (${estimate}, over ${above}×)`);
-  }
+  if (r.ruleChoice) lines.push(ruleChoiceLine(r.ruleChoice));
   lines.push(formatIntake(r.intake));
   if (r.layerLatency) lines.push(formatLayerLatency(r));
   if (r.classifier && 'skipped' in r.classifier) lines.push(`classifier refit skipped: ${r.classifier.skipped}`);

@@ -1,5 +1,5 @@
 import type { CompressReport } from '../compress/compress.js';
-import { layerAction } from '../compress/format.js';
+import { layerAction, ruleChoiceLine } from '../compress/format.js';
 import { formatIntake } from '../intake/format.js';
 import type { LatencyAtBatch, LatencyComparison } from '../runtime/latency.js';
 import { barChart } from './bar-chart.js';
@@ -25,6 +25,7 @@ export function compressPage(r: CompressPageReport): string {
     `<p class="sub">${r.output ? `wrote <code>${escapeHtml(r.output)}</code> · ` : ''}rule <code>${escapeHtml(r.rule)}</code>${knob ? ` (${escapeHtml(knob)})` : ''} · ` +
       `${rewritten} of ${r.layers.length} Conv layers rewritten · fitted on ${count(r.samples.fit)} samples, measured on ${count(r.samples.heldOut)} held-out samples</p>`,
     totals(r),
+    r.ruleChoice ? `<p class="note" id="rule-choice">${escapeHtml(ruleChoiceLine(r.ruleChoice))}.</p>` : '',
     r.intake ? `<p class="note" id="intake">${escapeHtml(formatIntake(r.intake))}.</p>` : '',
     parametersSection(r),
     similaritySection(r),
