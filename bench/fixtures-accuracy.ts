@@ -23,8 +23,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import sharp from 'sharp';
-import { AUTO, AUTO_SHARE_LIMIT, MIXED, namedRule } from '../src/commands/rule-options.js';
-import { ftm } from '../rewrites/index.js';
+import { AUTO, autoRules, MIXED, namedRule } from '../src/commands/rule-options.js';
 import { sampleIndices } from '../src/calib/random.js';
 import { compressModel, loadCalibration, loadModel, readPreprocessFile, type Model } from '../src/index.js';
 import { formatTable } from '../src/report/table.js';
@@ -117,9 +116,10 @@ export async function benchFixturesAccuracy(options: FixturesBenchOptions = {}):
           await record(rule, target, seed, async () => {
             const calib = await loadCalibration(pool, model, { ...preprocess, limit: CALIB_COUNT, seed });
             // auto as the CLI runs it (src/commands/compress.ts): the mixed plan, FTM where its trials cost too much.
-            const rules = rule === AUTO ? { rule: namedRule(MIXED), fallback: { rule: ftm, above: AUTO_SHARE_LIMIT } } : { rule: namedRule(rule) };
+            const rules = rule === AUTO ? autoRules() : { rule: namedRule(rule) };
             const { model: small, report } = await compressModel(model, calib, { targetRatio: target, ...rules, bestEffort: true, threads, seed });
-            return { model: small, ratio: report.achievedRatio, ...(report.ruleChoice ? { chose: report.ruleChoice.chosen === 'mixed' ? MIXED : ftm.name } : {}) };
+            const choice = report.ruleChoice;
+            return { model: small, ratio: report.achievedRatio, ...(choice ? { chose: choice.chosen === 'mixed' ? MIXED : choice.fallback } : {}) };
           });
         }
       }

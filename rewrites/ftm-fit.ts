@@ -119,7 +119,8 @@ class LayerState {
    * apply it at every conjugate-gradient step, as a product with its inverse; 1×1 layers once, by substitution.
    */
   private readonly preconditioner: ((b: Float64Array) => Promise<Float64Array>) | undefined;
-  private readonly inverse: Gemms | undefined;
+  /** Runs the k×k preconditioner's product with its inverse. */
+  private readonly gemms: Gemms | undefined;
   private readonly meanTrace: number;
   private readonly gateSizes: number[];
 
@@ -166,13 +167,13 @@ class LayerState {
     this.meanTrace = trace;
     const factor = dampedFactor(mean, n, pointwiseRidge);
     if (factor && t > 1) {
-      const a = factor(identity(n)), gemms = (this.inverse = new Gemms(threads));
-      this.preconditioner = (b) => gemms.run({ a, b, rows: n, inner: n, cols: b.length / n });
+      const inverse = factor(identity(n)), gemms = (this.gemms = new Gemms(threads));
+      this.preconditioner = (b) => gemms.run({ a: inverse, b, rows: n, inner: n, cols: b.length / n });
     } else if (factor) this.preconditioner = async (b) => factor(b);
   }
 
   async release(): Promise<void> {
-    await this.inverse?.release();
+    await this.gemms?.release();
   }
 
   /** The patch block of Σ XXᵀ, K × K. */

@@ -22,7 +22,7 @@ import type { CalibrationSet } from '../calib/types.js';
 import type { Model } from '../ir/model.js';
 import { calibrationFromArgs, withCalibOptions, type CalibArgs } from './calib-options.js';
 import { progressReporter, type Progress } from './progress.js';
-import { AUTO, AUTO_SHARE_LIMIT, MIXED, MIXED_RULES, namedRule, ruleOptionsFromArgs, tunableRules, withRuleOptions, type RuleArgs } from './rule-options.js';
+import { AUTO, AUTO_SHARE_LIMIT, autoRules, MIXED, MIXED_RULES, namedRule, ruleOptionsFromArgs, tunableRules, withRuleOptions, type RuleArgs } from './rule-options.js';
 
 interface CompressArgs extends CalibArgs, RuleArgs {
   model: string;
@@ -108,7 +108,7 @@ export const compressCommand: CommandModule<object, CompressArgs> = {
     const ruleOptions = ruleOptionsFromArgs(args);
     // auto with rule options or a latency objective is ftm: the mixed plan sets each layer's options, on parameters.
     const auto = args.rule === AUTO && !Object.keys(ruleOptions).length && args.objective === 'params';
-    const rule = namedRule(args.rule === AUTO ? (auto ? MIXED : 'ftm') : args.rule);
+    const { rule, fallback } = auto ? autoRules() : { rule: namedRule(args.rule === AUTO ? 'ftm' : args.rule), fallback: undefined };
     // A bad option is refused before any work.
     if (!Array.isArray(rule)) resolveOptions(rule, ruleOptions);
     else if (Object.keys(ruleOptions).length) throw ftmError('E_USAGE', `--rule ${MIXED} chooses each layer's options itself; found ${Object.keys(ruleOptions).join(', ')} set (give --rule ftm or lowrank to set them)`);
@@ -133,7 +133,7 @@ export const compressCommand: CommandModule<object, CompressArgs> = {
       targetRatio: args.targetRatio,
       rule,
       ruleOptions,
-      ...(auto ? { fallback: { rule: ftm, above: AUTO_SHARE_LIMIT } } : {}),
+      ...(fallback ? { fallback } : {}),
       include: args.include,
       exclude: args.exclude,
       bestEffort: args.bestEffort,

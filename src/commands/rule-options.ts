@@ -33,6 +33,9 @@ export const MIXED_RULES = ['ftm', 'lowrank', 'prune'];
 export const AUTO = 'auto';
 export const AUTO_SHARE_LIMIT = 3;
 
+/** The rule options of compressModel that `--rule auto` stands for (when no rule option or latency objective is given). */
+export const autoRules = (): { rule: AnyRule[]; fallback: { rule: AnyRule; above: number } } => ({ rule: MIXED_RULES.map((r) => builtinRules[r]), fallback: { rule: ftm, above: AUTO_SHARE_LIMIT } });
+
 /** What `--rule NAME` names: a built-in rule, or for MIXED the rules the mixed plan chooses among. */
 export const namedRule = (name: string): AnyRule | AnyRule[] => (name === MIXED ? MIXED_RULES.map((r) => builtinRules[r]) : builtinRules[name]);
 

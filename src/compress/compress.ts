@@ -184,7 +184,7 @@ export async function compressModel(original: Model, calib: CalibrationSet, opti
   const profile = await timed('profile', () => profileLayers(model, fitSet, { threads, batchSize, onProgress: (p) => options.onProgress?.('profile', p.samples / p.total) }));
   const ruleChoice = isRuleList(options.rule) && options.fallback ? chooseMixedOrFallback(model, requested, profile.layers, options.fallback) : undefined;
   const mixed = isRuleList(options.rule) && ruleChoice?.chosen !== 'fallback';
-  const rules: readonly AnyRule[] = mixed ? requested : ruleChoice ? [options.fallback!.rule] : requested;
+  const rules: readonly AnyRule[] = ruleChoice?.chosen === 'fallback' ? [options.fallback!.rule] : requested;
   const summaries = profile.layers.map((l) => ({ layer: l.layer, score: decibels(l.score)!, params: l.params }));
   const scores = Object.fromEntries(summaries.map((l) => [l.layer, l.score]));
   const latencyRun = { threads, batchSize: Math.min(batchSize, MAX_LATENCY_BATCH) };
