@@ -4,11 +4,13 @@
  * ratio-free baseline. Top-1 on the full 10k Fashion-MNIST test set. Run from the repository root:
  *
  *   npx tsx bench/fixtures-accuracy.ts [--fixtures resnet20,vgg,mobilenetv2] [--ratios 0.21,0.3,0.5]
- *     [--rules auto,mixed,ftm,lowrank,prune,int8] [--seeds 0,1,2] [--threads 2]
+ *     [--rules auto,mixed,ftm,lowrank,prune,int8] [--seeds 0,1,2] [--images 256] [--threads 2]
  *
  * Each seed draws 256 images (`--calib-limit 256 --seed S`) from a pool of 1,024 Fashion-MNIST training images (a
  * seeded sample written once as PNGs to a cache folder), so seeds see different calibration sets; the committed
- * fixture calibration folder has exactly 256 images and would give every seed the same set. Options are the CLI's
+ * fixture calibration folder has exactly 256 images and would give every seed the same set. With `--images 1024`
+ * every seed has the whole pool, and seeds differ only in the split into fitting, validation and held-out samples
+ * and in distillation's draws. Options are the CLI's
  * defaults, with --best-effort so a model that cannot reach a ratio (MobileNetV2-style) lands on the lowest it can.
  *
  * Every run is kept in bench/fixtures-accuracy.json with the commit and the uncommitted source files it ran on (runs
@@ -46,6 +48,8 @@ export interface FixtureRun {
   /** Target ratio; null for int8 (its size is set by the format, not a target). */
   target: number | null;
   seed: number;
+  /** Calibration images (`--calib-limit`); runs recorded before the option existed had CALIB_COUNT. */
+  images?: number;
   achievedRatio: number;
   top1: number;
   original: number;
@@ -83,13 +87,15 @@ export interface FixturesBenchOptions {
   ratios?: number[];
   rules?: string[];
   seeds?: number[];
+  images?: number;
   threads?: number;
   log?: (line: string) => void;
 }
 
 /** Runs the requested cells, records each in RESULTS_JSON as it finishes, and rewrites RESULTS_MD from all runs. */
 export async function benchFixturesAccuracy(options: FixturesBenchOptions = {}): Promise<string> {
-  const { fixtures = FIXTURES, ratios = [0.21, 0.3, 0.5], rules = RULES, seeds = [0, 1, 2] } = options;
+  const { fixtures = FIXTURES, ratios = [0.21, 0.3, 0.5], rules = RULES, seeds = [0, 1, 2], images = CALIB_COUNT } = options;
+  if (!(Number.isInteger(images) && images >= 1 && images <= POOL_SIZE)) throw new Error(`--images must be an integer in [1, ${POOL_SIZE}], found ${images}`);
   const threads = options.threads ?? availableParallelism();
   const log = options.log ?? (() => undefined);
   const pool = await fashionPool();
@@ -104,8 +110,8 @@ export async function benchFixturesAccuracy(options: FixturesBenchOptions = {}):
       const small: { model: Model; ratio: number; chose?: string } = await run();
       const seconds = (performance.now() - t0) / 1000;
       const acc = await top1(small.model, test.data, test.labels, threads);
-      const entry: FixtureRun = { fixture, rule, target, seed, achievedRatio: small.ratio, top1: acc, original, seconds, ...(small.chose ? { chose: small.chose } : {}), ...state };
-      log(`${fixture} ${rule} ${target ?? ''} seed ${seed}: ratio ${small.ratio.toFixed(3)}, top-1 ${(100 * acc).toFixed(2)} (original ${(100 * original).toFixed(2)}), ${seconds.toFixed(0)} s`);
+      const entry: FixtureRun = { fixture, rule, target, seed, ...(rule === 'int8' ? {} : { images }), achievedRatio: small.ratio, top1: acc, original, seconds, ...(small.chose ? { chose: small.chose } : {}), ...state };
+      log(`${fixture} ${rule} ${target ?? ''} seed ${seed}${rule === 'int8' ? '' : `, ${images} images`}: ratio ${small.ratio.toFixed(3)}, top-1 ${(100 * acc).toFixed(2)} (original ${(100 * original).toFixed(2)}), ${seconds.toFixed(0)} s`);
       saveRun(entry);
     };
     if (rules.includes('int8')) await record('int8', null, 0, async () => ({ model: quantizeWeightsInt8(model).model, ratio: 1 }));
@@ -114,7 +120,7 @@ export async function benchFixturesAccuracy(options: FixturesBenchOptions = {}):
       for (const seed of seeds) {
         for (const rule of rules.filter((r) => r !== 'int8')) {
           await record(rule, target, seed, async () => {
-            const calib = await loadCalibration(pool, model, { ...preprocess, limit: CALIB_COUNT, seed });
+            const calib = await loadCalibration(pool, model, { ...preprocess, limit: images, seed });
             // auto as the CLI runs it (src/commands/compress.ts): the mixed plan, FTM where its trials cost too much.
             const rules = rule === AUTO ? autoRules() : { rule: namedRule(rule) };
             const { model: small, report } = await compressModel(model, calib, { targetRatio: target, ...rules, bestEffort: true, threads, seed });
@@ -135,12 +141,15 @@ function loadRuns(): FixtureRun[] {
 }
 
 function saveRun(run: FixtureRun): void {
-  const same = (r: FixtureRun) => r.fixture === run.fixture && r.rule === run.rule && r.target === run.target && r.seed === run.seed;
+  const same = (r: FixtureRun) => r.fixture === run.fixture && r.rule === run.rule && r.target === run.target && r.seed === run.seed && imagesOf(r) === imagesOf(run);
   const runs = [...loadRuns().filter((r) => !same(r)), run];
   writeFileSync(RESULTS_JSON, `${JSON.stringify(runs, null, 1)}\n`);
 }
 
-const HEADER = ['rule', 'target', 'achieved ratio', 'seeds', 'top-1 % mean', 'spread (max − min)', 'Δ to original (points)', 's per run', 'commit'];
+/** int8 needs no calibration images. */
+const imagesOf = (r: FixtureRun): number | null => (r.rule === 'int8' ? null : (r.images ?? CALIB_COUNT));
+
+const HEADER = ['rule', 'images', 'target', 'achieved ratio', 'seeds', 'top-1 % mean', 'spread (max − min)', 'Δ to original (points)', 's per run', 'commit'];
 
 /** The values' range, or the value when the seeds agree (a plan can land elsewhere when a seed's statistics differ). */
 function span(xs: number[]): string {
@@ -155,9 +164,10 @@ export function fixturesMarkdown(runs: FixtureRun[]): string {
   const sections = FIXTURES.filter((f) => runs.some((r) => r.fixture === f)).map((fixture) => {
     const mine = runs.filter((r) => r.fixture === fixture);
     const cells = new Map<string, FixtureRun[]>();
-    const order = (r: FixtureRun) => [r.target ?? 0, RULES.indexOf(r.rule)];
-    for (const r of [...mine].sort((a, b) => order(a)[0] - order(b)[0] || order(a)[1] - order(b)[1])) {
-      const key = `${r.rule} ${r.target}`;
+    const order = (r: FixtureRun) => [imagesOf(r) ?? 0, r.target ?? 0, RULES.indexOf(r.rule)];
+    const byOrder = (a: FixtureRun, b: FixtureRun) => order(a).map((x, i) => x - order(b)[i]).find((d) => d !== 0) ?? 0;
+    for (const r of [...mine].sort(byOrder)) {
+      const key = `${r.rule} ${imagesOf(r)} ${r.target}`;
       cells.set(key, [...(cells.get(key) ?? []), r]);
     }
     const rows = [...cells.values()].map((cell) => {
@@ -166,6 +176,7 @@ export function fixturesMarkdown(runs: FixtureRun[]): string {
       const chose = [...new Set(cell.flatMap((r) => (r.chose ? [r.chose] : [])))];
       return [
         chose.length ? `${cell[0].rule}: ${chose.join('/')}` : cell[0].rule,
+        String(imagesOf(cell[0]) ?? '-'),
         cell[0].target === null ? '-' : String(cell[0].target),
         span(cell.map((r) => r.achievedRatio)),
         cell.map((r) => r.seed).sort().join(','),
@@ -182,9 +193,10 @@ export function fixturesMarkdown(runs: FixtureRun[]): string {
   return (
     '# The main job on every Fashion-MNIST fixture\n\n' +
     'Written by `npx tsx bench/fixtures-accuracy.ts` (also part of `npm run bench`) from the runs kept in ' +
-    '[fixtures-accuracy.json](fixtures-accuracy.json). Each run: `ftm-compress fixtures/F/model.onnx --calib POOL --calib-limit 256 ' +
+    '[fixtures-accuracy.json](fixtures-accuracy.json). Each run: `ftm-compress fixtures/F/model.onnx --calib POOL --calib-limit IMAGES ' +
     '--seed S --preprocess fixtures/F/preprocess.json --target-ratio R --rule RULE --best-effort`, default options otherwise ' +
-    '(distillation on), where POOL is 1,024 seeded Fashion-MNIST training images; top-1 on the full 10k Fashion-MNIST test set. ' +
+    '(distillation on), where POOL is 1,024 seeded Fashion-MNIST training images (with 1,024 images, seeds differ only in the ' +
+    'split into fitting, validation and held-out samples and in distillation\'s draws); top-1 on the full 10k Fashion-MNIST test set. ' +
     'The spread is max − min over the seeds; s per run is the whole main job, on a machine shared with other jobs. ' +
     `A commit marked + ran with uncommitted changes in src/ or rewrites/ (${dirty.length ? dirty.join(', ') : 'none'}). ` +
     'int8: weight-only, per-channel scales (bench/int8.ts); its ratio column is 1 (parameters are not removed).\n\n' +
@@ -200,6 +212,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
       ratios: { type: 'string', default: '0.21,0.3,0.5' },
       rules: { type: 'string', default: RULES.join(',') },
       seeds: { type: 'string', default: '0,1,2' },
+      images: { type: 'string', default: String(CALIB_COUNT) },
       threads: { type: 'string', default: String(availableParallelism()) },
     },
   });
@@ -209,6 +222,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     ratios: list(values.ratios).map(Number),
     rules: list(values.rules),
     seeds: list(values.seeds).map(Number),
+    images: Number(values.images),
     threads: Number(values.threads),
     log: (line) => process.stderr.write(`${line}\n`),
   });
