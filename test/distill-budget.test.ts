@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { convMacsPerSample } from '../src/analysis/conv-macs.js';
-import { DEFAULT_DISTILL_WORK, defaultDistillBudget, STEP_OVERHEAD } from '../src/distill/budget.js';
+import { DEFAULT_DISTILL_WORK, defaultDistillBudget, REFERENCE_SAMPLES, STEP_OVERHEAD } from '../src/distill/budget.js';
+import { VALIDATION_SHARE } from '../src/compress/compress.js';
+import { setAsideCount } from '../src/compress/split.js';
 import { DEFAULT_DISTILL_STEPS } from '../src/distill/distill.js';
 import { DataType } from '../src/ir/dtype.js';
 import { loadModel } from '../src/index.js';
@@ -66,6 +68,18 @@ describe('the default distillation budget follows the model\'s cost', () => {
     // A ResNet-18 at 224×224 (1.8 G Conv MACs per sample) on 49 fitting samples: 20 steps.
     const budget = defaultDistillBudget(1.82e9, 49);
     expect(budget).toEqual({ macsPerSample: 1.82e9, skipped: expect.stringMatching(/gives 20 steps of 49 samples on this model \(1820\.0 M Conv MACs per sample, and a step's overhead\), fewer than the 25 of a warm-up; --distill-steps N or --distill-time S runs it$/) });
+  });
+
+  it('grows with the square root of the training samples beyond the reference, and never shrinks below it', () => {
+    const steps = (samples: number, macs: number | null = fixtureMacs) => (defaultDistillBudget(macs, 64, samples) as { steps: number }).steps;
+    // The reference is what 256 calibration images train on at the default split, where the work was chosen.
+    const trained = (images: number) => [0.125, VALIDATION_SHARE].reduce((n, share) => n - setAsideCount(n, share), images);
+    expect(trained(256)).toBe(REFERENCE_SAMPLES);
+    expect(trained(1024)).toBe(4 * REFERENCE_SAMPLES);
+    expect(steps(4 * REFERENCE_SAMPLES)).toBe(Math.floor((2 * DEFAULT_DISTILL_WORK) / (64 * fixtureMacs + STEP_OVERHEAD)));
+    expect(steps(9 * REFERENCE_SAMPLES)).toBe(Math.floor((3 * DEFAULT_DISTILL_WORK) / (64 * fixtureMacs + STEP_OVERHEAD)));
+    for (const few of [16, 49, REFERENCE_SAMPLES]) expect(steps(few)).toBe(steps(REFERENCE_SAMPLES));
+    expect(steps(4 * REFERENCE_SAMPLES, null)).toBe(2 * DEFAULT_DISTILL_STEPS);
   });
 
   it('keeps the step budget when the cost is unknown', () => {

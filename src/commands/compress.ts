@@ -3,7 +3,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { ftm } from '../../rewrites/index.js';
 import { compressModel, type CompressReport, type Stage } from '../compress/compress.js';
 import { DEFAULT_DISTILL_LR, DEFAULT_DISTILL_STEPS } from '../distill/distill.js';
-import { DEFAULT_DISTILL_WORK, REFERENCE_MACS, STEP_OVERHEAD } from '../distill/budget.js';
+import { DEFAULT_DISTILL_WORK, REFERENCE_MACS, REFERENCE_SAMPLES, STEP_OVERHEAD } from '../distill/budget.js';
 import { MIN_WARMUP_STEPS } from '../distill/schedule.js';
 import { MIN_RELIABLE_SAMPLES } from '../compress/agreement.js';
 import { formatCompressReport } from '../compress/format.js';
@@ -95,7 +95,7 @@ export const compressCommand: CommandModule<object, CompressArgs> = {
         .option('objective', { type: 'string', default: 'params', choices: OBJECTIVES, describe: 'params: land on --target-ratio without rewrites timed slower than their layer; latency: rewrite every layer whose rewrite is timed faster, and no other (--target-ratio is a ceiling); both: land on --target-ratio with faster rewrites only' })
         .option('allow-slower', { type: 'boolean', default: false, describe: 'params at any cost: plan on parameters alone (rewrites slower than their layer too) and accept a compressed model slower than the original' })
         .option('distill', { type: 'boolean', default: true, describe: 'end-to-end distillation after the closed-form fit (--no-distill: off)' })
-        .option('distill-steps', { type: 'number', describe: `distillation steps (default: the work of ${DEFAULT_DISTILL_STEPS} steps of 64 samples at ${REFERENCE_MACS / 1e6} M Conv MACs per sample, with a fixed overhead per step: more steps on cheaper models, at most ${Math.floor(DEFAULT_DISTILL_WORK / STEP_OVERHEAD)}, proportionally fewer on costlier ones; skipped when that is fewer than ${MIN_WARMUP_STEPS})` })
+        .option('distill-steps', { type: 'number', describe: `distillation steps (default: the work of ${DEFAULT_DISTILL_STEPS} steps of 64 samples at ${REFERENCE_MACS / 1e6} M Conv MACs per sample, with a fixed overhead per step: more steps on cheaper models, at most ${Math.floor(DEFAULT_DISTILL_WORK / STEP_OVERHEAD)}, proportionally fewer on costlier ones; times √(training samples / ${REFERENCE_SAMPLES}) beyond ${REFERENCE_SAMPLES} training samples (256 images); skipped when that is fewer than ${MIN_WARMUP_STEPS})` })
         .option('distill-time', { type: 'number', describe: 'distillation time budget in seconds (stops at the first of steps and time; the result then depends on the machine)' })
         .option('distill-lr', { type: 'number', default: DEFAULT_DISTILL_LR, describe: 'peak learning rate of the distillation, relative to each weight tensor\'s RMS (warm-up, then cosine decay)' })
         .option('train', { type: 'string', default: 'rewritten', choices: ['rewritten', 'all'], describe: 'what distillation trains: the new weights of rewritten layers, or every float weight' })

@@ -352,12 +352,13 @@ async function mixedWithoutSlower(model: Model, rules: readonly AnyRule[], first
 
 /**
  * The steps to distil for: as asked (steps or a time budget: undefined, distill decides), else the default budget for
- * the model's cost at the size of the calibration samples (defaultDistillBudget), or why it is skipped.
+ * the model's cost at the size of the calibration samples and for the number it trains on (defaultDistillBudget), or
+ * why it is skipped.
  */
 function distillBudget(model: Model, fitSet: CalibrationSet, settings: CompressDistillOptions, batchSize: number): { steps: number | undefined } | { skipped: string } {
   if (settings.steps !== undefined || settings.seconds !== undefined) return { steps: undefined };
   const batch = Math.min(settings.batchSize ?? batchSize, fitSet.count);
-  return defaultDistillBudget(convMacsPerSample(model.graph, fitSet.inputName, fitSet.sampleShape), batch);
+  return defaultDistillBudget(convMacsPerSample(model.graph, fitSet.inputName, fitSet.sampleShape), batch, fitSet.count);
 }
 
 const isRuleList = (rule: CompressOptions['rule']): rule is readonly AnyRule[] => Array.isArray(rule);

@@ -22,22 +22,40 @@ export const REFERENCE_MACS = 32e6;
  */
 export const DEFAULT_DISTILL_WORK = DEFAULT_DISTILL_STEPS * (64 * REFERENCE_MACS + STEP_OVERHEAD);
 
+/**
+ * The training samples the default work was chosen on: the fixtures' 256 calibration images less the default split's
+ * 32 held-out and 28 validation samples.
+ */
+export const REFERENCE_SAMPLES = 196;
+
+/**
+ * More training samples take more steps before the student fits them too closely, so the work grows with the square
+ * root of the samples over REFERENCE_SAMPLES (1,024 calibration images: twice), and never shrinks below the default.
+ * On all three Fashion-MNIST fixtures with 1,024 images, twice the steps gained on each, and four times gained less
+ * again for twice the time (bench/distill-samples.md).
+ */
+export function samplesFactor(samples: number): number {
+  return Math.max(1, Math.sqrt(samples / REFERENCE_SAMPLES));
+}
+
 export type DistillBudget = { steps: number; macsPerSample: number | null } | { skipped: string; macsPerSample: number };
 
 /**
- * The default step budget for a model of `macsPerSample` at `batchSize`: DEFAULT_DISTILL_WORK spread over steps. The
- * overhead bounds it at any batch: a model of no MACs gets DEFAULT_DISTILL_WORK / STEP_OVERHEAD steps, about three
- * times DEFAULT_DISTILL_STEPS. Fewer steps than one warm-up (MIN_WARMUP_STEPS) cannot train, so then distillation is
- * skipped, with the steps it would take to run it. A model whose cost cannot be computed gets DEFAULT_DISTILL_STEPS.
+ * The default step budget for a model of `macsPerSample` at `batchSize`, training on `samples`: DEFAULT_DISTILL_WORK
+ * times samplesFactor, spread over steps. The overhead bounds it at any batch: a model of no MACs gets the work over
+ * STEP_OVERHEAD, about three times DEFAULT_DISTILL_STEPS at REFERENCE_SAMPLES. Fewer steps than one warm-up
+ * (MIN_WARMUP_STEPS) cannot train, so then distillation is skipped, with the steps it would take to run it. A model
+ * whose cost cannot be computed gets DEFAULT_DISTILL_STEPS times samplesFactor.
  */
-export function defaultDistillBudget(macsPerSample: number | null, batchSize: number): DistillBudget {
-  if (macsPerSample === null || !(macsPerSample > 0)) return { steps: DEFAULT_DISTILL_STEPS, macsPerSample };
-  const steps = Math.floor(DEFAULT_DISTILL_WORK / (batchSize * macsPerSample + STEP_OVERHEAD));
+export function defaultDistillBudget(macsPerSample: number | null, batchSize: number, samples = REFERENCE_SAMPLES): DistillBudget {
+  const scale = samplesFactor(samples);
+  if (macsPerSample === null || !(macsPerSample > 0)) return { steps: Math.floor(DEFAULT_DISTILL_STEPS * scale), macsPerSample };
+  const steps = Math.floor((scale * DEFAULT_DISTILL_WORK) / (batchSize * macsPerSample + STEP_OVERHEAD));
   if (steps >= MIN_WARMUP_STEPS) return { steps, macsPerSample };
   return {
     macsPerSample,
     skipped:
-      `the default budget (${(DEFAULT_DISTILL_WORK / 1e12).toFixed(2)} T sample-MACs) gives ${steps} steps of ${batchSize} samples on this model ` +
+      `the default budget (${((scale * DEFAULT_DISTILL_WORK) / 1e12).toFixed(2)} T sample-MACs) gives ${steps} steps of ${batchSize} samples on this model ` +
       `(${(macsPerSample / 1e6).toFixed(1)} M Conv MACs per sample, and a step's overhead), fewer than the ${MIN_WARMUP_STEPS} of a warm-up; --distill-steps N or --distill-time S runs it`,
   };
 }
