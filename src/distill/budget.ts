@@ -31,8 +31,8 @@ export const REFERENCE_SAMPLES = 196;
 /**
  * More training samples take more steps before the student fits them too closely, so the work grows with the square
  * root of the samples over REFERENCE_SAMPLES (1,024 calibration images: twice), and never shrinks below the default.
- * On all three Fashion-MNIST fixtures with 1,024 images, twice the steps gained on each, and four times gained less
- * again for twice the time (bench/distill-samples.md).
+ * On all three Fashion-MNIST fixtures with 1,024 images, twice the steps gained on each, and four times gained again
+ * for twice the time, too close to a 5-minute job (bench/distill-samples.md).
  */
 export function samplesFactor(samples: number): number {
   return Math.max(1, Math.sqrt(samples / REFERENCE_SAMPLES));
