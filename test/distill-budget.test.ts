@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { convMacsPerSample } from '../src/analysis/conv-macs.js';
 import { DEFAULT_DISTILL_WORK, defaultDistillBudget, REFERENCE_SAMPLES, STEP_OVERHEAD } from '../src/distill/budget.js';
-import { VALIDATION_SHARE } from '../src/compress/compress.js';
+import { DEFAULT_HOLDOUT, VALIDATION_SHARE } from '../src/compress/compress.js';
 import { setAsideCount } from '../src/compress/split.js';
 import { DEFAULT_DISTILL_STEPS } from '../src/distill/distill.js';
 import { DataType } from '../src/ir/dtype.js';
@@ -73,7 +73,7 @@ describe('the default distillation budget follows the model\'s cost', () => {
   it('grows with the square root of the training samples beyond the reference, and never shrinks below it', () => {
     const steps = (samples: number, macs: number | null = fixtureMacs) => (defaultDistillBudget(macs, 64, samples) as { steps: number }).steps;
     // The reference is what 256 calibration images train on at the default split, where the work was chosen.
-    const trained = (images: number) => [0.125, VALIDATION_SHARE].reduce((n, share) => n - setAsideCount(n, share), images);
+    const trained = (images: number) => [DEFAULT_HOLDOUT, VALIDATION_SHARE].reduce((n, share) => n - setAsideCount(n, share), images);
     expect(trained(256)).toBe(REFERENCE_SAMPLES);
     expect(trained(1024)).toBe(4 * REFERENCE_SAMPLES);
     expect(steps(4 * REFERENCE_SAMPLES)).toBe(Math.floor((2 * DEFAULT_DISTILL_WORK) / (64 * fixtureMacs + STEP_OVERHEAD)));

@@ -1,7 +1,7 @@
 import { basename, dirname, extname, join } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { ftm } from '../../rewrites/index.js';
-import { compressModel, type CompressReport, type Stage } from '../compress/compress.js';
+import { compressModel, DEFAULT_HOLDOUT, type CompressReport, type Stage } from '../compress/compress.js';
 import { DEFAULT_DISTILL_LR, DEFAULT_DISTILL_STEPS } from '../distill/distill.js';
 import { DEFAULT_DISTILL_WORK, REFERENCE_MACS, REFERENCE_SAMPLES, STEP_OVERHEAD } from '../distill/budget.js';
 import { MIN_WARMUP_STEPS } from '../distill/schedule.js';
@@ -78,7 +78,7 @@ export const compressCommand: CommandModule<object, CompressArgs> = {
         .option('include', { type: 'string', array: true, describe: 'only these layers may be rewritten (node names)' })
         .option('exclude', { type: 'string', array: true, describe: 'never rewrite these layers' })
         .option('best-effort', { type: 'boolean', default: false, describe: 'accept the closest reachable ratio when the target cannot be reached' })
-        .option('holdout', { type: 'number', default: 0.125, describe: 'share of calibration samples held out to measure agreement' })
+        .option('holdout', { type: 'number', default: DEFAULT_HOLDOUT, describe: 'share of calibration samples held out to measure agreement' })
         .option('threads', { type: 'number', describe: 'onnxruntime threads (default: all cores)' })
         .option('batch-size', { type: 'number', default: 64, describe: 'samples per onnxruntime run' })
         .option('output', { alias: 'o', type: 'string', describe: 'compressed model path (default <model>.ftm.onnx)' })

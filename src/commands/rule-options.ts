@@ -22,6 +22,7 @@ const optionList = () =>
  * consumers with it. */
 export const MIXED = 'mixed';
 export const MIXED_RULES = ['ftm', 'lowrank', 'prune'];
+const mixedRules = (): AnyRule[] => MIXED_RULES.map((r) => builtinRules[r]);
 
 /**
  * `--rule auto` (the default): the mixed plan, unless its trial fits are estimated at more than AUTO_SHARE_LIMIT times
@@ -34,10 +35,10 @@ export const AUTO = 'auto';
 export const AUTO_SHARE_LIMIT = 3;
 
 /** The rule options of compressModel that `--rule auto` stands for (when no rule option or latency objective is given). */
-export const autoRules = (): { rule: AnyRule[]; fallback: { rule: AnyRule; above: number } } => ({ rule: MIXED_RULES.map((r) => builtinRules[r]), fallback: { rule: ftm, above: AUTO_SHARE_LIMIT } });
+export const autoRules = (): { rule: AnyRule[]; fallback: { rule: AnyRule; above: number } } => ({ rule: mixedRules(), fallback: { rule: ftm, above: AUTO_SHARE_LIMIT } });
 
 /** What `--rule NAME` names: a built-in rule, or for MIXED the rules the mixed plan chooses among. */
-export const namedRule = (name: string): AnyRule | AnyRule[] => (name === MIXED ? MIXED_RULES.map((r) => builtinRules[r]) : builtinRules[name]);
+export const namedRule = (name: string): AnyRule | AnyRule[] => (name === MIXED ? mixedRules() : builtinRules[name]);
 
 /** The built-in rules a planner can turn to a target size: those with a knob. */
 export const tunableRules = (): string[] => Object.values(builtinRules).filter((r) => r.meta.knob).map((r) => r.name);

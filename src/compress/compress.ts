@@ -86,6 +86,9 @@ const MIN_DISTILL_SAMPLES = 16;
 /** With distillation on, the share of the non-held-out samples set aside to choose between the two students. */
 export const VALIDATION_SHARE = 0.125;
 
+/** The share of the calibration samples held out to report agreement on, unless `holdout` says otherwise. */
+export const DEFAULT_HOLDOUT = 0.125;
+
 /** Errors that mean an optional stage cannot run on this model (not a bug, not a misuse): the stage is skipped. */
 const DEGRADES = ['E_UNSUPPORTED', 'E_RUNTIME'] as const;
 
@@ -179,7 +182,7 @@ export async function compressModel(original: Model, calib: CalibrationSet, opti
     return out;
   };
 
-  const { fit: fitSet, validation, heldOut } = splitCalibration(calib, options.holdout ?? 0.125, options.seed ?? 0, options.distill === false ? 0 : VALIDATION_SHARE);
+  const { fit: fitSet, validation, heldOut } = splitCalibration(calib, options.holdout ?? DEFAULT_HOLDOUT, options.seed ?? 0, options.distill === false ? 0 : VALIDATION_SHARE);
   // One pass over the data: whatever setting the planner chooses, the rule's stats hook derives its statistics from it.
   const profile = await timed('profile', () => profileLayers(model, fitSet, { threads, batchSize, onProgress: (p) => options.onProgress?.('profile', p.samples / p.total) }));
   const ruleChoice = isRuleList(options.rule) && options.fallback ? chooseMixedOrFallback(model, requested, profile.layers, options.fallback) : undefined;
